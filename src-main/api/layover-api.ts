@@ -1,0 +1,55 @@
+import type {
+  Activity, ConnectionTestResult, DockerConfigPreview, DockerStatus, EndpointSettings, JobStatus,
+  LayoverEvent, PrefetchRequest, PrefetchRule, RepositoryPage, RuleStatus, RuntimeSnippet,
+  Settings, Status, TagState,
+} from './types.js';
+
+/**
+ * The one service interface of Layover. The Electron shell exposes it over IPC
+ * through the preload bridge; `layover serve` exposes it over HTTP + SSE. The
+ * dashboard is written once against it. Every method takes at most one
+ * JSON-serialisable argument so that both transports stay generic.
+ */
+export interface LayoverApi {
+  getStatus(): Promise<Status>;
+  /** Live updates; returns the unsubscribe function. */
+  subscribe(listener: (event: LayoverEvent) => void): () => void;
+
+  getActivity(): Promise<Activity>;
+
+  listRepositories(args: { registry: string; query?: string; cursor?: string }): Promise<RepositoryPage>;
+  listTags(args: { registry: string; repository: string }): Promise<TagState[]>;
+
+  prefetch(args: PrefetchRequest): Promise<JobStatus>;
+  listJobs(): Promise<JobStatus[]>;
+  pauseJob(args: { id: string }): Promise<JobStatus>;
+  resumeJob(args: { id: string }): Promise<JobStatus>;
+  cancelJob(args: { id: string }): Promise<JobStatus>;
+  setPrefetchPaused(args: { paused: boolean }): Promise<void>;
+
+  listRules(): Promise<RuleStatus[]>;
+  saveRule(args: PrefetchRule): Promise<PrefetchRule>;
+  deleteRule(args: { id: string }): Promise<void>;
+  syncNow(args: { ruleId?: string }): Promise<JobStatus[]>;
+
+  getSettings(): Promise<Settings>;
+  updateSettings(args: Partial<Settings>): Promise<Settings>;
+  testConnection(args: EndpointSettings): Promise<ConnectionTestResult>;
+
+  getDockerStatus(): Promise<DockerStatus>;
+  previewDockerConfig(args: { revert?: boolean }): Promise<DockerConfigPreview>;
+  applyDockerConfig(args: { revert?: boolean }): Promise<DockerStatus>;
+  pullThroughLayover(args: { reference: string }): Promise<{ reference: string; digest?: string }>;
+  runtimeSnippets(): Promise<RuntimeSnippet[]>;
+}
+
+/** The names of the request/response methods, for the generic transports. */
+export type LayoverMethod = Exclude<keyof LayoverApi, 'subscribe'>;
+
+export const LAYOVER_METHODS: readonly LayoverMethod[] = [
+  'getStatus', 'getActivity', 'listRepositories', 'listTags', 'prefetch', 'listJobs',
+  'pauseJob', 'resumeJob', 'cancelJob', 'setPrefetchPaused', 'listRules', 'saveRule',
+  'deleteRule', 'syncNow', 'getSettings', 'updateSettings', 'testConnection',
+  'getDockerStatus', 'previewDockerConfig', 'applyDockerConfig', 'pullThroughLayover',
+  'runtimeSnippets',
+];

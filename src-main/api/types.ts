@@ -1,0 +1,286 @@
+/**
+ * The data that crosses between Layover's core and every face of it: the
+ * dashboard (over Electron IPC or HTTP + Server-Sent Events) and the CLI.
+ * Plain JSON-serialisable types only: no classes, no Dates (times are epoch ms).
+ */
+
+export type EpochMs = number;
+
+/** One upstream endpoint of a registry: the regional cache first, the origin last. */
+export interface EndpointStatus {
+  url: string;
+  /** healthy: answering; degraded: recent failures; down: skipped until retryAt. */
+  health: 'healthy' | 'degraded' | 'down' | 'unknown';
+  latencyMs?: number;
+  lastError?: string;
+  retryAt?: EpochMs;
+}
+
+export interface RegistryStatus {
+  name: string;
+  isDefault: boolean;
+  endpoints: EndpointStatus[];
+}
+
+export type MirrorState = 'starting' | 'ready' | 'offline' | 'problem' | 'stopped';
+
+export interface TransferStatus {
+  id: string;
+  registry: string;
+  repository: string;
+  digest: string;
+  bytesDone: number;
+  /** Undefined while the upstream has not said how large the blob is. */
+  bytesTotal?: number;
+  bytesPerSecond: number;
+  clients: number;
+  /** prefetch transfers yield to interactive ones. */
+  kind: 'pull' | 'prefetch';
+  startedAt: EpochMs;
+}
+
+export interface CacheCounters {
+  hits: number;
+  misses: number;
+  bytesServedFromCache: number;
+  bytesFetchedUpstream: number;
+  upstreamErrors: number;
+  /** Estimated from the measured upstream rate: what the hits would have cost over the link. */
+  secondsSaved: number;
+  /** Measured mean upstream rate, bytes per second (0 until something was fetched). */
+  upstreamBytesPerSecond: number;
+}
+
+export interface CacheUsage {
+  bytesUsed: number;
+  /** 0 means no quota. */
+  quotaBytes: number;
+  blobs: number;
+  repositories: number;
+}
+
+export interface Status {
+  version: string;
+  state: MirrorState;
+  /** One line a person can read, e.g. "Serving from cache: upstream unreachable". */
+  summary: string;
+  /** Address Docker is pointed at, e.g. "127.0.0.1:5050". */
+  mirrorAddress: string;
+  mirrorUrl: string;
+  adminUrl: string;
+  dataDir: string;
+  registries: RegistryStatus[];
+  counters: CacheCounters;
+  usage: CacheUsage;
+  transfers: TransferStatus[];
+  prefetchPaused: boolean;
+  docker?: DockerStatus;
+  startedAt: EpochMs;
+}
+
+export interface RequestRecord {
+  id: string;
+  at: EpochMs;
+  method: string;
+  registry: string;
+  repository?: string;
+  /** manifest | blob | tags | catalog | base | other */
+  kind: string;
+  reference?: string;
+  status: number;
+  /** hit: from cache; miss: fetched upstream; stale: cached tag served because the upstream failed. */
+  cache?: 'hit' | 'miss' | 'stale' | 'revalidated';
+  bytes: number;
+  durationMs: number;
+  client: string;
+  error?: string;
+}
+
+export interface ActivityEvent {
+  at: EpochMs;
+  level: 'info' | 'warning' | 'error';
+  /** Words a person can act on. */
+  message: string;
+  registry?: string;
+}
+
+export interface Activity {
+  requests: RequestRecord[];
+  events: ActivityEvent[];
+  jobs: JobStatus[];
+}
+
+export interface RepositoryEntry {
+  name: string;
+  cached: boolean;
+  /** How many tags of it the cache holds. */
+  cachedTags: number;
+}
+
+export interface RepositoryPage {
+  registry: string;
+  repositories: RepositoryEntry[];
+  /** Opaque cursor for the next page, absent on the last page. */
+  next?: string;
+  /** 'catalog': the registry's /v2/_catalog; 'dtr': DTR's repositories API; 'cache': only what is cached (upstream unreachable). */
+  source: 'catalog' | 'dtr' | 'cache';
+}
+
+export type SyncState = 'in-sync' | 'stale' | 'missing' | 'syncing' | 'failed';
+
+export interface TagState {
+  tag: string;
+  state: SyncState;
+  cachedDigest?: string;
+  upstreamDigest?: string;
+  lastCheck?: EpochMs;
+  lastSuccess?: EpochMs;
+  error?: string;
+}
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+export type TagSelector =
+  | { kind: 'exact'; tags: string[] }
+  | { kind: 'glob'; pattern: string }
+  | { kind: 'semver'; range: string }
+  | { kind: 'newest'; count: number };
+
+export type Schedule =
+  | { kind: 'now' }
+  | { kind: 'interval'; hours: number }
+  /** A nightly window in local time, "19:00" to "07:00". */
+  | { kind: 'window'; start: string; end: string };
+
+export interface PrefetchRule {
+  id: string;
+  registry: string;
+  /** A repository name or a glob over repository names. */
+  repository: string;
+  tags: TagSelector;
+  /** 'host': this machine's OS/architecture; 'all'; or a list. */
+  platforms: 'host' | 'all' | Platform[];
+  schedule: Schedule;
+  /** Bytes per second; absent means the registry's budget. */
+  bandwidthLimit?: number;
+  enabled: boolean;
+}
+
+export interface RuleStatus {
+  rule: PrefetchRule;
+  tags: TagState[];
+  lastCheck?: EpochMs;
+  lastSuccess?: EpochMs;
+  nextRun?: EpochMs;
+}
+
+export type JobState = 'queued' | 'planning' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
+
+export interface JobStatus {
+  id: string;
+  registry: string;
+  repository: string;
+  tags: string[];
+  ruleId?: string;
+  state: JobState;
+  bytesDone: number;
+  bytesTotal: number;
+  blobsDone: number;
+  blobsTotal: number;
+  bytesPerSecond: number;
+  etaSeconds?: number;
+  /** A reason a person can act on, when failed. */
+  error?: string;
+  createdAt: EpochMs;
+  finishedAt?: EpochMs;
+}
+
+export interface PrefetchRequest {
+  registry?: string;
+  repository: string;
+  tags?: TagSelector;
+  platforms?: 'host' | 'all' | Platform[];
+  bandwidthLimit?: number;
+}
+
+export interface EndpointSettings {
+  url: string;
+  username?: string;
+  /** Write-only through the API: reads return hasPassword instead. */
+  password?: string;
+  hasPassword?: boolean;
+  /** PEM bundle of extra CAs to trust for this endpoint. */
+  caFile?: string;
+  insecureSkipVerify?: boolean;
+}
+
+export interface RegistrySettings {
+  /** The name clients use: "docker.io", "dtr.example.com". */
+  name: string;
+  endpoints: EndpointSettings[];
+  /** Whole-registry bandwidth budget in bytes per second, 0 = unlimited. */
+  bandwidthLimit?: number;
+}
+
+export interface Settings {
+  schemaVersion: number;
+  listen: string;
+  admin: string;
+  defaultRegistry: string;
+  registries: RegistrySettings[];
+  /** Seconds a cached tag is served without asking the upstream. */
+  tagFreshnessSeconds: number;
+  /** 0 = no quota. */
+  quotaBytes: number;
+  rules: PrefetchRule[];
+  startAtLogin: boolean;
+  firstRunDone: boolean;
+}
+
+export interface ConnectionTestResult {
+  ok: boolean;
+  url: string;
+  latencyMs?: number;
+  /** The exact error, when not ok. */
+  error?: string;
+  /** What the registry said about auth: anonymous, basic, bearer. */
+  auth?: string;
+}
+
+export interface DockerStatus {
+  available: boolean;
+  version?: string;
+  isDesktop?: boolean;
+  mirrors: string[];
+  usesLayover: boolean;
+  daemonJsonPath?: string;
+  error?: string;
+}
+
+export interface DockerConfigPreview {
+  path: string;
+  before: string;
+  after: string;
+  changed: boolean;
+  /** How the change takes effect: "SIGHUP to dockerd (pid 123)", "restart Docker Desktop", or the command to run. */
+  apply: string;
+}
+
+export interface RuntimeSnippet {
+  runtime: 'podman' | 'containerd';
+  path: string;
+  content: string;
+  explanation: string;
+}
+
+export type LayoverEvent =
+  | { type: 'status'; status: Status }
+  | { type: 'request'; request: RequestRecord }
+  | { type: 'transfer'; transfer: TransferStatus; done: boolean }
+  | { type: 'job'; job: JobStatus }
+  | { type: 'activity'; event: ActivityEvent }
+  | { type: 'settings'; settings: Settings };
