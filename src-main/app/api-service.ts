@@ -1,0 +1,90 @@
+import type { LayoverApi } from '../api/layover-api.js';
+import type { ConnectionTestResult, EndpointSettings, Settings } from '../api/types.js';
+import { parseChallenge } from '../core/upstream/challenge.js';
+import { headerValue, RegistryClient } from '../core/upstream/registry-client.js';
+import type { LayoverCore } from './layover.js';
+import { parseSettings, redactSettings } from './settings.js';
+import { toRegistryConfig } from './registries.js';
+
+/** A capability this build does not have yet: the dashboard shows the message as it is. */
+export class NotAvailableError extends Error {
+  readonly status = 501;
+  readonly code = 'NOT_AVAILABLE';
+}
+
+/** Parts of the API that other rooms (prefetch, runtimes) provide once wired in. */
+export type ApiExtensions = Partial<Omit<LayoverApi, 'getStatus' | 'subscribe' | 'getActivity' | 'getSettings' | 'updateSettings' | 'testConnection'>>;
+
+/** LayoverApi over the running core: what both the IPC bridge and the HTTP control API serve. */
+export function createApiService(core: LayoverCore, adminUrl: () => string, extensions: ApiExtensions = {}): LayoverApi {
+  const missing = (what: string) => async (): Promise<never> => {
+    throw new NotAvailableError(`${what} is not available in this build of Layover`);
+  };
+  const base: LayoverApi = {
+    getStatus: async () => core.status(adminUrl()),
+    subscribe: (listener) => core.onEvent(listener),
+    getActivity: async () => ({ requests: core.telemetry.recentRequests(), events: core.telemetry.recentEvents(), jobs: [] }),
+    getSettings: async () => redactSettings(core.settings),
+    updateSettings: async (patch) => redactSettings(await applySettings(core, patch)),
+    testConnection: (endpoint) => testConnection(endpoint),
+    listRepositories: missing('Browsing the upstream catalog'),
+    listTags: missing('Tag sync state'),
+    prefetch: missing('Prefetch'),
+    listJobs: async () => [],
+    pauseJob: missing('Prefetch'),
+    resumeJob: missing('Prefetch'),
+    cancelJob: missing('Prefetch'),
+    setPrefetchPaused: missing('Prefetch'),
+    listRules: async () => [],
+    saveRule: missing('Prefetch rules'),
+    deleteRule: missing('Prefetch rules'),
+    syncNow: missing('Sync'),
+    getDockerStatus: missing('Docker integration'),
+    previewDockerConfig: missing('Docker integration'),
+    applyDockerConfig: missing('Docker integration'),
+    pullThroughLayover: missing('Pull through Layover'),
+    runtimeSnippets: missing('Runtime configuration snippets'),
+  };
+  return { ...base, ...extensions };
+}
+
+/**
+ * Saves a settings change. Passwords are write-only: an endpoint sent back
+ * without one keeps the password it had. Registry changes take effect for new
+ * requests at once; listen addresses at the next start.
+ */
+async function applySettings(core: LayoverCore, patch: Partial<Settings>): Promise<Settings> {
+  const merged = { ...core.settings, ...patch };
+  merged.registries = merged.registries.map((registry) => ({
+    ...registry,
+    endpoints: registry.endpoints.map(({ hasPassword, ...endpoint }) => {
+      const previous = core.settings.registries.find((r) => r.name === registry.name)?.endpoints.find((e) => e.url === endpoint.url);
+      return endpoint.password === undefined && hasPassword && previous?.password ? { ...endpoint, password: previous.password } : endpoint;
+    }),
+  }));
+  const settings = parseSettings(merged, 'the settings change');
+  await core.options.settingsStore?.save(settings);
+  core.applySettings(settings);
+  return settings;
+}
+
+/** Asks an endpoint for /v2/ with the given credentials and reports what happened, exactly. */
+export async function testConnection(endpoint: EndpointSettings): Promise<ConnectionTestResult> {
+  const client = new RegistryClient(toRegistryConfig({ name: 'connection-test', endpoints: [endpoint] }), {
+    timeouts: { connectMs: 5_000, headersMs: 10_000, idleMs: 10_000 },
+  });
+  const started = Date.now();
+  try {
+    const response = await client.request({ method: 'GET', path: '/v2/' });
+    await response.body.dump();
+    const challenge = parseChallenge(headerValue(response.headers['www-authenticate']));
+    const auth = challenge ? challenge.scheme : 'anonymous';
+    if (response.status === 200) return { ok: true, url: endpoint.url, latencyMs: Date.now() - started, auth };
+    const reason = response.status === 401 ? 'the registry refused the credentials (HTTP 401)' : `the registry answered HTTP ${response.status}`;
+    return { ok: false, url: endpoint.url, latencyMs: Date.now() - started, auth, error: reason };
+  } catch (error) {
+    return { ok: false, url: endpoint.url, error: (error as Error).message };
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LayoverApi } from '../api/layover-api.js';
+import { createMetricsRegistry } from '../core/telemetry/prometheus.js';
+import { createAdminServer } from '../control/admin-server.js';
+import { createApiService, type ApiExtensions } from './api-service.js';
+import { LayoverCore, type LayoverOptions } from './layover.js';
+import { closeServer, formatHostPort, isLoopback, listen, parseHostPort } from './listen.js';
+
+export interface HeadlessOptions extends LayoverOptions {
+  /** The admin token when the admin listener is off loopback; generated if absent. */
+  adminToken?: string;
+  extensions?: (core: LayoverCore) => ApiExtensions;
+}
+
+export interface HeadlessInstance {
+  core: LayoverCore;
+  api: LayoverApi;
+  mirrorAddress: string;
+  adminUrl: string;
+  /** Set when the admin listener needs one (not on loopback). */
+  adminToken?: string;
+  stop(): Promise<void>;
+}
+
+/** Where the built dashboard sits relative to the compiled (dist/main/app) or source (src-main/app) file. */
+function findDashboard(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return [join(here, '../../renderer'), join(here, '../../dist/renderer')].find((dir) => existsSync(join(dir, 'index.html')));
+}
+
+/** `layover serve`: the core, plus the admin listener with the API, SSE, /metrics and the dashboard. */
+export async function startHeadless(options: HeadlessOptions): Promise<HeadlessInstance> {
+  const core = new LayoverCore(options);
+  await core.start();
+  const adminAddress = parseHostPort(options.settings.admin, 'the admin address (--admin)');
+  const adminToken = isLoopback(adminAddress.host) ? undefined : options.adminToken ?? randomBytes(24).toString('base64url');
+  let adminUrl = `http://${formatHostPort(adminAddress)}`;
+  const api = createApiService(core, () => adminUrl, options.extensions?.(core));
+  const metrics = createMetricsRegistry(core.telemetry, () => ({ bytesUsed: core.store.usage.bytes, blobs: core.store.usage.blobs }));
+  const admin: Server = createAdminServer({ api, metrics, logger: options.logger, dashboardDir: findDashboard(), ...(adminToken ? { token: adminToken } : {}) });
+  try {
+    adminUrl = `http://${formatHostPort(await listen(admin, adminAddress, 'admin address'))}`;
+  } catch (error) {
+    await core.stop();
+    throw error;
+  }
+  await core.announce(adminUrl);
+  options.logger.info({ admin: adminUrl, tokenRequired: Boolean(adminToken) }, 'dashboard and control API ready');
+  return {
+    core,
+    api,
+    mirrorAddress: formatHostPort(core.mirrorAddress!),
+    adminUrl,
+    ...(adminToken ? { adminToken } : {}),
+    stop: async () => {
+      await closeServer(admin);
+      await core.stop();
+    },
+  };
+}

@@ -1,0 +1,169 @@
+import { mkdir, access, constants } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { ActivityEvent, LayoverEvent, MirrorState, RegistryStatus, RequestRecord, Settings, Status, TransferStatus } from '../api/types.js';
+import { BlobFetcher } from '../core/fetch/blob-fetcher.js';
+import { ManifestFetcher } from '../core/fetch/manifest-fetcher.js';
+import { TagLister } from '../core/fetch/tag-lister.js';
+import { BlobStore } from '../core/store/blob-store.js';
+import { MetadataIndex } from '../core/store/metadata.js';
+import { Telemetry } from '../core/telemetry/telemetry.js';
+import { createMirrorServer } from '../mirror/mirror-server.js';
+import type { RegistryRouter } from '../mirror/registry-routing.js';
+import { removeInstance, writeInstance } from './instance.js';
+import { closeServer, formatHostPort, listen, parseHostPort, type HostPort } from './listen.js';
+import { buildRouter } from './registries.js';
+import type { SettingsStore } from './settings-store.js';
+
+export const VERSION = '0.1.0';
+
+export interface LayoverOptions {
+  dataDir: string;
+  settings: Settings;
+  logger: Logger;
+  /** Where settings changes made through the API are saved; none means they last for this run only. */
+  settingsStore?: SettingsStore;
+  /** Announce this instance in the data dir for CLI commands (off in tests that run several). */
+  announce?: boolean;
+}
+
+/**
+ * The mirror core: store, upstream clients, fetchers, telemetry and the /v2
+ * listener, wired from one Settings object. Both faces (the Electron shell and
+ * `layover serve`) start exactly this.
+ */
+export class LayoverCore {
+  readonly telemetry = new Telemetry();
+  readonly store: BlobStore;
+  readonly metadata: MetadataIndex;
+  readonly blobs: BlobFetcher;
+  readonly manifests: ManifestFetcher;
+  readonly tags: TagLister;
+  router: RegistryRouter;
+  settings: Settings;
+  mirrorAddress?: HostPort;
+  readonly startedAt = Date.now();
+  private mirrorServer?: Server;
+
+  constructor(readonly options: LayoverOptions) {
+    this.settings = options.settings;
+    this.store = new BlobStore(options.dataDir);
+    this.metadata = new MetadataIndex(options.dataDir);
+    this.router = buildRouter(this.settings);
+    const freshness = () => this.settings.tagFreshnessSeconds * 1000;
+    this.blobs = new BlobFetcher(this.store, this.metadata, this.telemetry);
+    this.manifests = new ManifestFetcher(this.store, this.metadata, freshness);
+    this.tags = new TagLister(this.metadata, freshness);
+  }
+
+  get logger(): Logger {
+    return this.options.logger;
+  }
+
+  async start(): Promise<void> {
+    await prepareDataDir(this.options.dataDir);
+    const { removedLeftovers } = await this.store.open();
+    if (removedLeftovers > 0) this.logger.info({ removedLeftovers }, 'removed half-written blobs left by an earlier stop');
+    await this.metadata.load();
+    this.mirrorServer = createMirrorServer({
+      router: () => this.router, blobs: this.blobs, manifests: this.manifests, tags: this.tags,
+      metadata: this.metadata, telemetry: this.telemetry, logger: this.logger,
+    });
+    this.mirrorAddress = await listen(this.mirrorServer, parseHostPort(this.settings.listen, 'the mirror address (--listen)'), 'mirror address');
+    this.logger.info({ listen: formatHostPort(this.mirrorAddress), dataDir: this.options.dataDir }, 'mirror ready');
+  }
+
+  /** Takes new settings for the requests that follow (listen addresses apply at the next start). */
+  applySettings(settings: Settings): void {
+    const previous = this.router;
+    this.settings = settings;
+    this.router = buildRouter(settings);
+    void Promise.all(previous.all().map((client) => client.close()));
+  }
+
+  async stop(): Promise<void> {
+    if (this.mirrorServer) await closeServer(this.mirrorServer);
+    await Promise.all(this.router.all().map((client) => client.close()));
+    await this.metadata.close();
+    if (this.options.announce) await removeInstance(this.options.dataDir);
+  }
+
+  async announce(adminUrl: string): Promise<void> {
+    if (!this.options.announce || !this.mirrorAddress) return;
+    await writeInstance({ pid: process.pid, mirrorAddress: formatHostPort(this.mirrorAddress), adminUrl, dataDir: this.options.dataDir, startedAt: this.startedAt });
+  }
+
+  registryStatuses(): RegistryStatus[] {
+    return this.router.all().map((client) => ({
+      name: client.name,
+      isDefault: client === this.router.default,
+      endpoints: client.endpointStates().map(({ url, health }) => ({
+        url,
+        health: health.state(),
+        ...(health.latencyMs === undefined ? {} : { latencyMs: Math.round(health.latencyMs) }),
+        ...(health.lastError && health.state() !== 'healthy' ? { lastError: health.lastError } : {}),
+        ...(health.isDown() ? { retryAt: health.downUntil } : {}),
+      })),
+    }));
+  }
+
+  /** ready; offline when no endpoint of some registry answers (cached content is still served). */
+  state(): { state: MirrorState; summary: string } {
+    if (!this.mirrorAddress) return { state: 'starting', summary: 'Starting' };
+    const unreachable = this.registryStatuses().filter((registry) => registry.endpoints.every((endpoint) => endpoint.health === 'down' || endpoint.health === 'degraded'));
+    if (unreachable.length > 0) {
+      return { state: 'offline', summary: `Serving from cache: ${unreachable.map((r) => r.name).join(', ')} unreachable` };
+    }
+    return { state: 'ready', summary: `Mirror ready on ${formatHostPort(this.mirrorAddress)}` };
+  }
+
+  status(adminUrl: string): Status {
+    const { state, summary } = this.state();
+    const address = this.mirrorAddress ? formatHostPort(this.mirrorAddress) : this.settings.listen;
+    return {
+      version: VERSION,
+      state,
+      summary,
+      mirrorAddress: address,
+      mirrorUrl: `http://${address}`,
+      adminUrl,
+      dataDir: this.options.dataDir,
+      registries: this.registryStatuses(),
+      counters: this.telemetry.snapshot(),
+      usage: {
+        bytesUsed: this.store.usage.bytes,
+        blobs: this.store.usage.blobs,
+        quotaBytes: this.settings.quotaBytes,
+        repositories: this.metadata.repositories().length,
+      },
+      transfers: this.telemetry.activeTransfers(),
+      prefetchPaused: false,
+      startedAt: this.startedAt,
+    };
+  }
+
+  /** Live events for the dashboard and the tray, in the API's shape. */
+  onEvent(listener: (event: LayoverEvent) => void): () => void {
+    const onRequest = (request: RequestRecord) => listener({ type: 'request', request });
+    const onTransfer = (transfer: TransferStatus, done: boolean) => listener({ type: 'transfer', transfer, done });
+    const onActivity = (event: ActivityEvent) => listener({ type: 'activity', event });
+    this.telemetry.on('request', onRequest);
+    this.telemetry.on('transfer', onTransfer);
+    this.telemetry.on('activity', onActivity);
+    return () => {
+      this.telemetry.off('request', onRequest);
+      this.telemetry.off('transfer', onTransfer);
+      this.telemetry.off('activity', onActivity);
+    };
+  }
+}
+
+/** Creates the data dir and proves it is writable now, rather than at the first blob. */
+async function prepareDataDir(dataDir: string): Promise<void> {
+  try {
+    await mkdir(dataDir, { recursive: true });
+    await access(dataDir, constants.R_OK | constants.W_OK);
+  } catch (error) {
+    throw new Error(`data directory ${dataDir} is not usable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}

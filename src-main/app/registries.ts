@@ -1,0 +1,22 @@
+import type { RegistrySettings, Settings } from '../api/types.js';
+import { RegistryClient, type RegistryConfig } from '../core/upstream/registry-client.js';
+import { DOCKER_HUB, DOCKER_HUB_ALIASES, RegistryRouter } from '../mirror/registry-routing.js';
+
+/** Turns the registries of the settings into upstream clients and the router that picks among them. */
+export function buildRouter(settings: Settings): RegistryRouter {
+  const clients = settings.registries.map((registry) => new RegistryClient(toRegistryConfig(registry)));
+  return new RegistryRouter(clients, settings.defaultRegistry);
+}
+
+export function toRegistryConfig(registry: RegistrySettings): RegistryConfig {
+  return {
+    name: registry.name,
+    aliases: registry.name === DOCKER_HUB ? DOCKER_HUB_ALIASES : [],
+    endpoints: registry.endpoints.map((endpoint) => ({
+      url: endpoint.url,
+      ...(endpoint.username ? { credentials: { username: endpoint.username, password: endpoint.password ?? '' } } : {}),
+      ...(endpoint.caFile ? { caFile: endpoint.caFile } : {}),
+      ...(endpoint.insecureSkipVerify ? { insecureSkipVerify: true } : {}),
+    })),
+  };
+}

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import type { Settings } from '../api/types.js';
+
+/** Bumped whenever the shape changes; migrations bring older files forward. */
+export const SETTINGS_VERSION = 1;
+
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected HOST:PORT');
+const httpUrl = z.string().url().refine((value) => /^https?:\/\//.test(value), 'expected an http:// or https:// URL');
+
+const platform = z.object({ os: z.string().min(1), architecture: z.string().min(1), variant: z.string().optional() });
+const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM');
+
+const tagSelector = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('exact'), tags: z.array(z.string().min(1)).min(1) }),
+  z.object({ kind: z.literal('glob'), pattern: z.string().min(1) }),
+  z.object({ kind: z.literal('semver'), range: z.string().min(1) }),
+  z.object({ kind: z.literal('newest'), count: z.number().int().positive() }),
+]);
+
+const schedule = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('now') }),
+  z.object({ kind: z.literal('interval'), hours: z.number().positive() }),
+  z.object({ kind: z.literal('window'), start: timeOfDay, end: timeOfDay }),
+]);
+
+export const prefetchRuleSchema = z.object({
+  id: z.string().min(1),
+  registry: z.string().min(1),
+  repository: z.string().min(1),
+  tags: tagSelector,
+  platforms: z.union([z.literal('host'), z.literal('all'), z.array(platform).min(1)]),
+  schedule,
+  bandwidthLimit: z.number().int().positive().optional(),
+  enabled: z.boolean(),
+});
+
+export const endpointSchema = z.object({
+  url: httpUrl,
+  username: z.string().optional(),
+  password: z.string().optional(),
+  hasPassword: z.boolean().optional(),
+  caFile: z.string().optional(),
+  insecureSkipVerify: z.boolean().optional(),
+});
+
+export const registrySchema = z.object({
+  name: z.string().min(1).regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'a registry name is a host name, optionally with :port'),
+  endpoints: z.array(endpointSchema).min(1, 'a registry needs at least one endpoint'),
+  bandwidthLimit: z.number().int().nonnegative().optional(),
+});
+
+/** The one settings schema: electron-store validates with it on the desktop, the settings file headless. */
+export const settingsSchema = z.object({
+  schemaVersion: z.literal(SETTINGS_VERSION),
+  listen: hostPort,
+  admin: hostPort,
+  defaultRegistry: z.string().min(1),
+  registries: z.array(registrySchema).min(1),
+  tagFreshnessSeconds: z.number().int().nonnegative(),
+  quotaBytes: z.number().int().nonnegative(),
+  rules: z.array(prefetchRuleSchema),
+  startAtLogin: z.boolean(),
+  firstRunDone: z.boolean(),
+}).superRefine((settings, ctx) => {
+  if (!settings.registries.some((registry) => registry.name === settings.defaultRegistry)) {
+    ctx.addIssue({ code: 'custom', path: ['defaultRegistry'], message: `default registry ${settings.defaultRegistry} is not among the registries` });
+  }
+}) satisfies z.ZodType<Settings>;
+
+export const DOCKER_HUB_ENDPOINT = 'https://registry-1.docker.io';
+
+export function defaultSettings(): Settings {
+  return {
+    schemaVersion: SETTINGS_VERSION,
+    listen: '127.0.0.1:5050',
+    admin: '127.0.0.1:5051',
+    defaultRegistry: 'docker.io',
+    registries: [{ name: 'docker.io', endpoints: [{ url: DOCKER_HUB_ENDPOINT }] }],
+    tagFreshnessSeconds: 300,
+    quotaBytes: 0,
+    rules: [],
+    startAtLogin: false,
+    firstRunDone: false,
+  };
+}
+
+/** Validates settings, with every problem in one message that names where it is. */
+export function parseSettings(input: unknown, source: string): Settings {
+  const result = settingsSchema.safeParse(migrate(input));
+  if (result.success) return result.data as Settings;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(top)'}: ${issue.message}`);
+  throw new Error(`invalid settings in ${source}: ${problems.join('; ')}`);
+}
+
+/** Brings a settings object of any earlier schema version to the current one, filling in new keys. */
+export function migrate(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null) return input;
+  const value = input as Record<string, unknown>;
+  const version = typeof value.schemaVersion === 'number' ? value.schemaVersion : 0;
+  if (version > SETTINGS_VERSION) return value; // from a newer Layover: the schema check says so
+  return { ...defaultSettings(), ...value, schemaVersion: SETTINGS_VERSION };
+}
+
+/** What may leave the process through the API: passwords become hasPassword. */
+export function redactSettings(settings: Settings): Settings {
+  return {
+    ...settings,
+    registries: settings.registries.map((registry) => ({
+      ...registry,
+      endpoints: registry.endpoints.map(({ password, ...endpoint }) => ({ ...endpoint, hasPassword: Boolean(password) || Boolean(endpoint.hasPassword) })),
+    })),
+  };
+}

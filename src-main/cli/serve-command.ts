@@ -1,0 +1,104 @@
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import type { RegistrySettings, Settings } from '../api/types.js';
+import { startHeadless } from '../app/headless.js';
+import { defaultDataDir } from '../app/instance.js';
+import { FileSettingsStore } from '../app/settings-store.js';
+import { parseSettings } from '../app/settings.js';
+import { CliError } from './errors.js';
+
+interface ServeFlags {
+  data?: string;
+  listen?: string;
+  admin?: string;
+  upstream?: string;
+  registry: string[];
+  config?: string;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the mirror and the dashboard headless (an office server, or a laptop without the tray)')
+    .option('--data <dir>', 'data directory for the cache and settings (default: the per-user application data folder)')
+    .option('--listen <host:port>', 'mirror address Docker pulls from (default 127.0.0.1:5050)')
+    .option('--upstream <url>', 'endpoint of the default registry (default https://registry-1.docker.io)')
+    .option('--registry <name=url[,url...]>', 'a further registry, reached as NAME/... or ?ns=NAME; several URLs are tried in order (repeatable)', collect, [])
+    .option('--admin <host:port>', 'dashboard and control API address (default 127.0.0.1:5051)')
+    .option('--config <file>', 'settings file (default: settings.json in the data directory)')
+    .action(async (flags: ServeFlags) => serve(flags));
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const dataDir = resolve(flags.data ?? defaultDataDir());
+  const settingsPath = flags.config ? resolve(flags.config) : join(dataDir, 'settings.json');
+  const store = new FileSettingsStore(settingsPath);
+  let settings: Settings;
+  try {
+    settings = applyFlags(await store.load(), flags);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+  let instance;
+  try {
+    instance = await startHeadless({ dataDir, settings, logger, settingsStore: store, announce: true });
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  if (instance.adminToken) {
+    logger.info(`the admin listener is off loopback: open ${instance.adminUrl}/?token=${instance.adminToken}`);
+  }
+  await new Promise<void>((done) => {
+    const shutdown = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      instance.stop().then(done, (error) => {
+        logger.error({ err: error }, 'unclean shutdown');
+        done();
+      });
+    };
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  });
+}
+
+/** Flags win over the settings file for this run; they are not saved. */
+export function applyFlags(settings: Settings, flags: ServeFlags): Settings {
+  const next: Settings = structuredClone(settings);
+  if (flags.listen) next.listen = flags.listen;
+  if (flags.admin) next.admin = flags.admin;
+  if (flags.upstream) upsertRegistry(next, { name: next.defaultRegistry, endpoints: [{ url: checkUrl(flags.upstream, '--upstream') }] });
+  for (const spec of flags.registry) upsertRegistry(next, parseRegistryFlag(spec));
+  return parseSettings(next, 'the command line');
+}
+
+export function parseRegistryFlag(spec: string): RegistrySettings {
+  const separator = spec.indexOf('=');
+  if (separator <= 0) throw new Error(`--registry expects NAME=URL[,URL...], got "${spec}"`);
+  const name = spec.slice(0, separator);
+  const urls = spec.slice(separator + 1).split(',').filter(Boolean);
+  if (urls.length === 0) throw new Error(`--registry ${name} names no URL`);
+  return { name, endpoints: urls.map((url) => ({ url: checkUrl(url, `--registry ${name}`) })) };
+}
+
+function checkUrl(value: string, flag: string): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return value;
+  } catch {
+    // reported below
+  }
+  throw new Error(`${flag} expects an http:// or https:// URL, got "${value}"`);
+}
+
+function upsertRegistry(settings: Settings, registry: RegistrySettings): void {
+  const existing = settings.registries.findIndex((r) => r.name === registry.name);
+  if (existing >= 0) settings.registries[existing] = { ...settings.registries[existing], ...registry };
+  else settings.registries.push(registry);
+}
+

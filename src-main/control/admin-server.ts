@@ -1,0 +1,160 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { extname, join, normalize, sep } from 'node:path';
+import { timingSafeEqual } from 'node:crypto';
+import type { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { LayoverApi, LayoverMethod } from '../api/layover-api.js';
+import { LAYOVER_METHODS } from '../api/layover-api.js';
+import { API_PREFIX, EVENTS_PATH, type ApiErrorBody } from '../api/http-client.js';
+
+export interface AdminDependencies {
+  api: LayoverApi;
+  metrics: Registry;
+  logger: Logger;
+  /** The built dashboard (dist/renderer); absent when it was not built. */
+  dashboardDir?: string;
+  /** Required on every API call when set (the admin listener is off loopback). */
+  token?: string;
+}
+
+/** Larger API bodies are refused: settings and rules are small. */
+const MAX_BODY_BYTES = 1024 * 1024;
+const SSE_HEARTBEAT_MS = 15_000;
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json', '.woff2': 'font/woff2',
+};
+/** The same policy the Electron window enforces: nothing but our own files and API. */
+const CONTENT_SECURITY_POLICY = "default-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/**
+ * The admin listener of `layover serve`: LayoverApi over HTTP (one POST per
+ * method) with live updates by Server-Sent Events, Prometheus /metrics, and
+ * the dashboard's static files.
+ */
+export function createAdminServer(deps: AdminDependencies): Server {
+  return createServer((req, res) => {
+    route(deps, req, res).catch((error) => {
+      deps.logger.error({ err: error }, 'admin request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: { message: 'internal error; see the log', code: 'INTERNAL' } });
+      else res.destroy();
+    });
+  });
+}
+
+async function route(deps: AdminDependencies, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://admin.invalid');
+  if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
+  if (url.pathname.startsWith(API_PREFIX) || url.pathname === '/metrics') {
+    if (!authorized(deps, req, url)) return sendJson(res, 401, apiError('this admin listener requires its token', 'UNAUTHORIZED'));
+    if (url.pathname === '/metrics') return sendMetrics(deps, res);
+    if (url.pathname === EVENTS_PATH) return streamEvents(deps, req, res);
+    return callApi(deps, req, res, url.pathname);
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, apiError('method not allowed', 'METHOD'));
+  return serveDashboard(deps, url.pathname, res);
+}
+
+function authorized(deps: AdminDependencies, req: IncomingMessage, url: URL): boolean {
+  if (!deps.token) return true;
+  const header = req.headers.authorization;
+  const presented = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : url.searchParams.get('token') ?? '';
+  const expected = Buffer.from(deps.token);
+  const given = Buffer.from(presented);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+async function sendMetrics(deps: AdminDependencies, res: ServerResponse): Promise<void> {
+  const text = await deps.metrics.metrics();
+  res.writeHead(200, { 'content-type': deps.metrics.contentType }).end(text);
+}
+
+async function callApi(deps: AdminDependencies, req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+  const method = pathname.slice(`${API_PREFIX}/call/`.length) as LayoverMethod;
+  if (!pathname.startsWith(`${API_PREFIX}/call/`) || !LAYOVER_METHODS.includes(method)) {
+    return sendJson(res, 404, apiError(`no such API method: ${pathname}`, 'NOT_FOUND'));
+  }
+  if (req.method !== 'POST') return sendJson(res, 405, apiError('API calls are POST', 'METHOD'));
+  let argument: unknown;
+  try {
+    const body = await readBody(req);
+    argument = body.length ? JSON.parse(body.toString('utf8')) : undefined;
+  } catch (error) {
+    return sendJson(res, 400, apiError(`bad request body: ${(error as Error).message}`, 'BAD_REQUEST'));
+  }
+  try {
+    const invoke = deps.api[method] as (arg: unknown) => Promise<unknown>;
+    const result = await invoke.call(deps.api, argument ?? undefined);
+    sendJson(res, 200, result ?? null);
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    sendJson(res, status && status >= 400 && status < 600 ? status : 400, apiError((error as Error).message, (error as { code?: string }).code ?? 'FAILED'));
+  }
+}
+
+function streamEvents(deps: AdminDependencies, req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.write(': connected\n\n');
+  const unsubscribe = deps.api.subscribe((event) => res.write(`data: ${JSON.stringify(event)}\n\n`));
+  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), SSE_HEARTBEAT_MS);
+  req.on('close', () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+  });
+}
+
+async function serveDashboard(deps: AdminDependencies, pathname: string, res: ServerResponse): Promise<void> {
+  if (!deps.dashboardDir) return sendJson(res, 404, apiError('the dashboard was not built: run npm run build', 'NO_DASHBOARD'));
+  const file = resolveInside(deps.dashboardDir, pathname === '/' ? '/index.html' : pathname);
+  const info = file ? await stat(file).catch(() => undefined) : undefined;
+  // Unknown paths get the app itself, so a reload on a client-side route still works.
+  const target = info?.isFile() ? file! : join(deps.dashboardDir, 'index.html');
+  const size = info?.isFile() ? info.size : (await stat(target)).size;
+  res.writeHead(200, {
+    'content-type': CONTENT_TYPES[extname(target)] ?? 'application/octet-stream',
+    'content-length': String(size),
+    'content-security-policy': CONTENT_SECURITY_POLICY,
+    'x-content-type-options': 'nosniff',
+  });
+  createReadStream(target).pipe(res);
+}
+
+/** The file a URL path names inside root, or undefined if it would leave root. */
+export function resolveInside(root: string, pathname: string): string | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return undefined;
+  }
+  if (decoded.includes('\0')) return undefined;
+  const candidate = normalize(join(root, decoded));
+  return candidate.startsWith(normalize(root) + sep) ? candidate : undefined;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new Error('body too large'));
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function apiError(message: string, code: string): ApiErrorBody {
+  return { error: { message, code } };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) }).end(text);
+}

@@ -1,0 +1,163 @@
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import type { BlobStore } from '../store/blob-store.js';
+import type { Ingest } from '../store/ingest.js';
+import { followIngest, READ_CHUNK_BYTES } from '../store/follow.js';
+import type { MetadataIndex } from '../store/metadata.js';
+import type { Telemetry, TransferTracker } from '../telemetry/telemetry.js';
+import { headerValue, type RegistryClient, type UpstreamResponse } from '../upstream/registry-client.js';
+import { errorForUpstreamFailure, errorForUpstreamStatus } from './upstream-errors.js';
+
+export type TransferKind = 'pull' | 'prefetch';
+
+/** Paces upstream bytes: the bandwidth budget plugs in here (prefetch yields to pulls). */
+export type Pacer = (bytes: number, kind: TransferKind) => Promise<void>;
+
+/** Bytes of one blob, from the store or from a transfer still in flight. */
+export interface BlobSource {
+  digest: string;
+  /** Undefined only while a chunked upstream transfer is still running. */
+  size?: number;
+  /** 'hit': served from the store; 'miss': this request joined or started an upstream transfer. */
+  cache: 'hit' | 'miss';
+  /** Bytes [start, end] (inclusive); end may be Infinity when the size is unknown. */
+  stream(start: number, end: number): Readable;
+  /** Resolves when the blob is complete and verified (immediately for a hit). */
+  complete(): Promise<void>;
+}
+
+interface Transfer {
+  ingest: Ingest;
+  done: Promise<void>;
+}
+
+export interface BlobRequest {
+  client: RegistryClient;
+  repository: string;
+  digest: string;
+  kind: TransferKind;
+}
+
+/**
+ * Joins the store and the upstream with single flight: however many clients
+ * ask for a digest at once, one upstream transfer runs, and every client
+ * follows it through the ingest file on disk.
+ */
+export class BlobFetcher {
+  private readonly inflight = new Map<string, Promise<Transfer>>();
+
+  constructor(
+    private readonly store: BlobStore,
+    private readonly metadata: MetadataIndex,
+    private readonly telemetry: Telemetry,
+    private readonly pace: Pacer = async () => undefined,
+  ) {}
+
+  async open(req: BlobRequest): Promise<BlobSource> {
+    const size = await this.store.sizeOf(req.digest);
+    if (size !== undefined) {
+      this.metadata.touch(req.digest, req.client.name, req.repository);
+      return this.cachedSource(req.digest, size);
+    }
+    let transfer = this.inflight.get(req.digest);
+    if (!transfer) {
+      transfer = this.startTransfer(req);
+      this.inflight.set(req.digest, transfer);
+      transfer.catch(() => this.inflight.delete(req.digest));
+    }
+    return followerSource(req.digest, await transfer);
+  }
+
+  /** How large a blob is without fetching it: the store, a transfer in flight, or an upstream HEAD. */
+  async size(req: Omit<BlobRequest, 'kind'>): Promise<number> {
+    const cached = await this.store.sizeOf(req.digest);
+    if (cached !== undefined) return cached;
+    const what = `blob ${req.digest} of ${req.repository}`;
+    let response: UpstreamResponse;
+    try {
+      response = await req.client.request({ method: 'HEAD', ...blobPath(req), followRedirects: true });
+    } catch (error) {
+      throw errorForUpstreamFailure(error, what);
+    }
+    await response.body.dump();
+    const length = Number(headerValue(response.headers['content-length']));
+    if (response.status !== 200) throw errorForUpstreamStatus(response, 'blob', what);
+    if (!Number.isSafeInteger(length)) throw errorForUpstreamFailure(new Error('upstream sent no Content-Length'), what);
+    return length;
+  }
+
+  isInFlight(digest: string): boolean {
+    return this.inflight.has(digest);
+  }
+
+  private cachedSource(digest: string, size: number): BlobSource {
+    const path = this.store.pathOf(digest);
+    return {
+      digest,
+      size,
+      cache: 'hit',
+      stream: (start, end) => createReadStream(path, { start, end: Math.min(end, size - 1), highWaterMark: READ_CHUNK_BYTES }),
+      complete: () => Promise.resolve(),
+    };
+  }
+
+  private async startTransfer(req: BlobRequest): Promise<Transfer> {
+    const what = `blob ${req.digest} of ${req.repository}`;
+    let response: UpstreamResponse;
+    try {
+      response = await req.client.request({ method: 'GET', ...blobPath(req), followRedirects: true });
+    } catch (error) {
+      this.telemetry.recordUpstreamError();
+      throw errorForUpstreamFailure(error, what);
+    }
+    if (response.status !== 200) {
+      await response.body.dump();
+      throw errorForUpstreamStatus(response, 'blob', what);
+    }
+    const length = Number(headerValue(response.headers['content-length']));
+    const ingest = await this.store.createIngest(req.digest, Number.isSafeInteger(length) ? length : undefined);
+    const tracker = this.telemetry.startTransfer({
+      registry: req.client.name, repository: req.repository, digest: req.digest,
+      bytesTotal: ingest.expectedSize, clients: 1, kind: req.kind,
+    });
+    const done = this.pump(response, ingest, tracker, req);
+    done.catch(() => undefined); // failures reach clients through the ingest
+    return { ingest, done };
+  }
+
+  /** Copies the upstream body into the ingest; on any failure every follower aborts. */
+  private async pump(response: UpstreamResponse, ingest: Ingest, tracker: TransferTracker, req: BlobRequest): Promise<void> {
+    try {
+      for await (const chunk of response.body) {
+        await this.pace((chunk as Buffer).length, req.kind);
+        await ingest.write(chunk as Buffer);
+        tracker.progress(ingest.bytesWritten);
+      }
+      await ingest.finish();
+      this.metadata.touch(req.digest, req.client.name, req.repository);
+      tracker.finish(true);
+    } catch (error) {
+      response.body.destroy();
+      await ingest.fail(error as Error);
+      tracker.finish(false);
+      this.telemetry.note('warning', `Transfer of ${req.repository}@${req.digest.slice(0, 19)} from ${req.client.name} failed: ${(error as Error).message}`, req.client.name);
+      throw error;
+    } finally {
+      this.inflight.delete(req.digest);
+    }
+  }
+}
+
+function blobPath(req: Omit<BlobRequest, 'kind'>) {
+  return { path: `/v2/${req.repository}/blobs/${req.digest}`, scope: `repository:${req.repository}:pull` };
+}
+
+function followerSource(digest: string, transfer: Transfer): BlobSource {
+  return {
+    digest,
+    size: transfer.ingest.expectedSize,
+    cache: 'miss',
+    stream: (start, end) => Readable.from(followIngest(transfer.ingest, start, end), { objectMode: false, highWaterMark: READ_CHUNK_BYTES }),
+    complete: () => transfer.done,
+  };
+}

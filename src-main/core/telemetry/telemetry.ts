@@ -1,0 +1,124 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { ActivityEvent, CacheCounters, RequestRecord, TransferStatus } from '../../api/types.js';
+
+const RECENT_REQUESTS = 200;
+const RECENT_EVENTS = 100;
+/** Transfer progress events are for eyes: a few per second is plenty. */
+const TRANSFER_EVENT_INTERVAL_MS = 250;
+
+export interface TelemetryEvents {
+  request: [RequestRecord];
+  transfer: [TransferStatus, boolean];
+  activity: [ActivityEvent];
+}
+
+/** A transfer in progress, as the fetcher reports it. */
+export class TransferTracker {
+  private lastEmit = 0;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly telemetry: Telemetry, readonly status: TransferStatus) {}
+
+  progress(bytesDone: number): void {
+    this.status.bytesDone = bytesDone;
+    const elapsedSeconds = (Date.now() - this.startedAt) / 1000;
+    this.status.bytesPerSecond = elapsedSeconds > 0 ? Math.round(bytesDone / elapsedSeconds) : 0;
+    const now = Date.now();
+    if (now - this.lastEmit >= TRANSFER_EVENT_INTERVAL_MS) {
+      this.lastEmit = now;
+      this.telemetry.emit('transfer', { ...this.status }, false);
+    }
+  }
+
+  /** Ends the transfer; successful bytes feed the measured upstream rate. */
+  finish(succeeded: boolean): void {
+    this.telemetry.endTransfer(this, succeeded, (Date.now() - this.startedAt) / 1000);
+  }
+}
+
+/**
+ * Counters, live transfers, recent requests and events: what the dashboard,
+ * /metrics and the tray show. Emits 'request', 'transfer' and 'activity'.
+ */
+export class Telemetry extends EventEmitter<TelemetryEvents> {
+  readonly counters = { hits: 0, misses: 0, bytesServedFromCache: 0, bytesFetchedUpstream: 0, upstreamErrors: 0 };
+  private readonly transfers = new Map<string, TransferTracker>();
+  private readonly requests: RequestRecord[] = [];
+  private readonly events: ActivityEvent[] = [];
+  private upstreamSeconds = 0;
+  private upstreamBytesTimed = 0;
+
+  constructor() {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  startTransfer(fields: Omit<TransferStatus, 'id' | 'bytesDone' | 'bytesPerSecond' | 'startedAt'>): TransferTracker {
+    const tracker = new TransferTracker(this, { ...fields, id: randomUUID(), bytesDone: 0, bytesPerSecond: 0, startedAt: Date.now() });
+    this.transfers.set(tracker.status.id, tracker);
+    this.emit('transfer', { ...tracker.status }, false);
+    return tracker;
+  }
+
+  endTransfer(tracker: TransferTracker, succeeded: boolean, seconds: number): void {
+    this.transfers.delete(tracker.status.id);
+    this.counters.bytesFetchedUpstream += tracker.status.bytesDone;
+    if (succeeded) {
+      this.upstreamBytesTimed += tracker.status.bytesDone;
+      this.upstreamSeconds += seconds;
+    } else {
+      this.counters.upstreamErrors += 1;
+    }
+    this.emit('transfer', { ...tracker.status }, true);
+  }
+
+  activeTransfers(): TransferStatus[] {
+    return [...this.transfers.values()].map((tracker) => ({ ...tracker.status }));
+  }
+
+  recordRequest(record: Omit<RequestRecord, 'id'>): void {
+    const full = { ...record, id: randomUUID() };
+    if (record.cache === 'hit' || record.cache === 'stale' || record.cache === 'revalidated') {
+      this.counters.hits += 1;
+      this.counters.bytesServedFromCache += record.bytes;
+    } else if (record.cache === 'miss') {
+      this.counters.misses += 1;
+    }
+    pushBounded(this.requests, full, RECENT_REQUESTS);
+    this.emit('request', full);
+  }
+
+  recordUpstreamError(): void {
+    this.counters.upstreamErrors += 1;
+  }
+
+  note(level: ActivityEvent['level'], message: string, registry?: string): void {
+    const event: ActivityEvent = { at: Date.now(), level, message, ...(registry ? { registry } : {}) };
+    pushBounded(this.events, event, RECENT_EVENTS);
+    this.emit('activity', event);
+  }
+
+  recentRequests(): RequestRecord[] {
+    return [...this.requests].reverse();
+  }
+
+  recentEvents(): ActivityEvent[] {
+    return [...this.events].reverse();
+  }
+
+  /** The upstream rate measured so far; the time saved is what the hits would have cost at that rate. */
+  snapshot(): CacheCounters {
+    const rate = this.upstreamSeconds > 0 ? this.upstreamBytesTimed / this.upstreamSeconds : 0;
+    return {
+      ...this.counters,
+      upstreamBytesPerSecond: Math.round(rate),
+      secondsSaved: rate > 0 ? this.counters.bytesServedFromCache / rate : 0,
+    };
+  }
+}
+
+function pushBounded<T>(list: T[], item: T, limit: number): void {
+  list.push(item);
+  if (list.length > limit) list.splice(0, list.length - limit);
+}

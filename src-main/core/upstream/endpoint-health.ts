@@ -1,0 +1,45 @@
+/** Consecutive failures after which an endpoint is skipped for a while. */
+const FAILURES_BEFORE_DOWN = 3;
+const FIRST_BACKOFF_MS = 10_000;
+const MAX_BACKOFF_MS = 5 * 60_000;
+/** Weight of the newest sample in the latency average. */
+const LATENCY_SMOOTHING = 0.3;
+
+/**
+ * Tracks whether an upstream endpoint answers. One that keeps failing is
+ * skipped (the next endpoint is tried first) and retried after a backoff that
+ * doubles while it stays down.
+ */
+export class EndpointHealth {
+  consecutiveFailures = 0;
+  downUntil = 0;
+  latencyMs?: number;
+  lastError?: string;
+  lastSuccessAt?: number;
+  lastFailureAt?: number;
+
+  isDown(now = Date.now()): boolean {
+    return now < this.downUntil;
+  }
+
+  recordSuccess(latencyMs: number, now = Date.now()): void {
+    this.consecutiveFailures = 0;
+    this.downUntil = 0;
+    this.lastSuccessAt = now;
+    this.latencyMs = this.latencyMs === undefined ? latencyMs : this.latencyMs + LATENCY_SMOOTHING * (latencyMs - this.latencyMs);
+  }
+
+  recordFailure(error: string, now = Date.now()): void {
+    this.consecutiveFailures += 1;
+    this.lastError = error;
+    this.lastFailureAt = now;
+    const beyond = this.consecutiveFailures - FAILURES_BEFORE_DOWN;
+    if (beyond >= 0) this.downUntil = now + Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** beyond);
+  }
+
+  state(now = Date.now()): 'healthy' | 'degraded' | 'down' | 'unknown' {
+    if (this.isDown(now)) return 'down';
+    if (this.consecutiveFailures > 0) return 'degraded';
+    return this.lastSuccessAt === undefined ? 'unknown' : 'healthy';
+  }
+}

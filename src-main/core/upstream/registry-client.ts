@@ -1,0 +1,211 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Agent, request, type Dispatcher } from 'undici';
+import { parseChallenge } from './challenge.js';
+import { DockerCredentials, type Credentials } from './docker-credentials.js';
+import { EndpointHealth } from './endpoint-health.js';
+import { EndpointAuth, UpstreamAuthError } from './token-auth.js';
+
+export interface EndpointConfig {
+  url: string;
+  /** Layover's own settings win over Docker's config for this endpoint. */
+  credentials?: Credentials;
+  /** A PEM bundle of CAs to trust besides the system's. */
+  caFile?: string;
+  insecureSkipVerify?: boolean;
+}
+
+export interface RegistryConfig {
+  /** The name clients use for it ("docker.io", "dtr.example.com"). */
+  name: string;
+  /** Other names containerd or users may send in ?ns= (for Docker Hub: index.docker.io, registry-1.docker.io). */
+  aliases?: string[];
+  /** In order: the regional cache first, the origin last. */
+  endpoints: EndpointConfig[];
+}
+
+export interface UpstreamTimeouts {
+  connectMs: number;
+  /** Until the response headers arrive. */
+  headersMs: number;
+  /** Longest silence while a body is flowing. */
+  idleMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, headersMs: 30_000, idleMs: 30_000 };
+
+export interface UpstreamRequest {
+  method: 'GET' | 'HEAD';
+  /** Below the endpoint URL, e.g. "/v2/library/alpine/manifests/latest". */
+  path: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  /** Token scope, e.g. "repository:library/alpine:pull". */
+  scope?: string;
+  /** Blob downloads follow redirects (object stores, DTR content caches); nothing else needs to. */
+  followRedirects?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+  /** Which endpoint answered. */
+  endpoint: string;
+}
+
+/** No endpoint could be reached (or every one failed): the mirror answers 503, or serves stale. */
+export class UpstreamUnavailableError extends Error {
+  constructor(readonly registry: string, readonly causes: string[]) {
+    super(`upstream ${registry} unavailable: ${causes.join('; ')}`);
+    this.name = 'UpstreamUnavailableError';
+  }
+}
+
+const MAX_REDIRECTS = 5;
+const USER_AGENT = 'layover/0.1 (pull-through cache)';
+/** Statuses that mean "this endpoint is not well", so the next one is tried. */
+const isEndpointFailure = (status: number): boolean => status >= 500;
+
+class Endpoint {
+  readonly url: URL;
+  readonly health = new EndpointHealth();
+  readonly auth: EndpointAuth;
+  readonly dispatcher: Agent;
+
+  constructor(readonly config: EndpointConfig, timeouts: UpstreamTimeouts, dockerCredentials: DockerCredentials, fallback: Agent) {
+    this.url = new URL(config.url.replace(/\/+$/, ''));
+    this.dispatcher = new Agent({
+      connect: {
+        timeout: timeouts.connectMs,
+        ...(config.caFile ? { ca: [...rootCertificates, readFileSync(config.caFile, 'utf8')] } : {}),
+        ...(config.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
+      },
+      headersTimeout: timeouts.headersMs,
+      bodyTimeout: timeouts.idleMs,
+      keepAliveTimeout: 30_000,
+    });
+    const credentials = async () => config.credentials ?? dockerCredentials.lookup(this.url.host);
+    this.auth = new EndpointAuth(credentials, (url) => (url.origin === this.url.origin ? this.dispatcher : fallback), USER_AGENT);
+  }
+}
+
+/**
+ * The client for one upstream registry: endpoints tried in order with health
+ * tracking, Bearer/Basic auth, manual redirects that never carry our
+ * Authorization header to another host, and timeouts so nothing hangs.
+ */
+export class RegistryClient {
+  readonly name: string;
+  readonly aliases: string[];
+  private readonly endpoints: Endpoint[];
+  private readonly fallbackDispatcher: Agent;
+
+  constructor(config: RegistryConfig, options: { timeouts?: UpstreamTimeouts; dockerCredentials?: DockerCredentials } = {}) {
+    if (config.endpoints.length === 0) throw new Error(`registry ${config.name} has no endpoints`);
+    const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+    this.name = config.name;
+    this.aliases = config.aliases ?? [];
+    this.fallbackDispatcher = new Agent({ connect: { timeout: timeouts.connectMs }, headersTimeout: timeouts.headersMs, bodyTimeout: timeouts.idleMs });
+    const dockerCredentials = options.dockerCredentials ?? new DockerCredentials();
+    this.endpoints = config.endpoints.map((endpoint) => new Endpoint(endpoint, timeouts, dockerCredentials, this.fallbackDispatcher));
+  }
+
+  endpointStates(): Array<{ url: string; health: EndpointHealth }> {
+    return this.endpoints.map((endpoint) => ({ url: endpoint.config.url, health: endpoint.health }));
+  }
+
+  /**
+   * Sends the request to the first endpoint that answers well. Failing over
+   * happens only before a response is handed back, so no client ever gets
+   * bytes from two endpoints. A 404 from a cache endpoint falls through to the
+   * next (containerd does the same with its mirrors).
+   */
+  async request(req: UpstreamRequest): Promise<UpstreamResponse> {
+    const causes: string[] = [];
+    const ordered = this.orderedEndpoints();
+    for (const [index, endpoint] of ordered.entries()) {
+      const isLast = index === ordered.length - 1;
+      const started = Date.now();
+      let response: UpstreamResponse;
+      try {
+        response = await this.requestEndpoint(endpoint, req);
+      } catch (error) {
+        if (error instanceof UpstreamAuthError || req.signal?.aborted) throw error;
+        const message = describeNetworkError(error);
+        endpoint.health.recordFailure(message);
+        causes.push(`${endpoint.url.host}: ${message}`);
+        continue;
+      }
+      if (isEndpointFailure(response.status)) endpoint.health.recordFailure(`HTTP ${response.status}`);
+      else endpoint.health.recordSuccess(Date.now() - started);
+      const tryNext = isEndpointFailure(response.status) || response.status === 429 || response.status === 404;
+      if (!tryNext || isLast) return response;
+      causes.push(`${endpoint.url.host}: HTTP ${response.status}`);
+      await response.body.dump();
+    }
+    throw new UpstreamUnavailableError(this.name, causes);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.endpoints.map((endpoint) => endpoint.dispatcher.close()), this.fallbackDispatcher.close()]);
+  }
+
+  /** Healthy endpoints in their configured order, then those that are down (still better than nothing). */
+  private orderedEndpoints(): Endpoint[] {
+    const now = Date.now();
+    return [...this.endpoints.filter((e) => !e.health.isDown(now)), ...this.endpoints.filter((e) => e.health.isDown(now))];
+  }
+
+  private async requestEndpoint(endpoint: Endpoint, req: UpstreamRequest): Promise<UpstreamResponse> {
+    const url = new URL(endpoint.url.pathname.replace(/\/$/, '') + req.path, endpoint.url);
+    for (const [key, value] of Object.entries(req.query ?? {})) url.searchParams.set(key, value);
+    let response = await this.send(endpoint, url, req, await endpoint.auth.header(req.scope));
+    const challenge = response.statusCode === 401 ? parseChallenge(headerValue(response.headers['www-authenticate'])) : undefined;
+    if (challenge) {
+      await response.body.dump();
+      endpoint.auth.invalidate(req.scope);
+      endpoint.auth.learn(challenge);
+      response = await this.send(endpoint, url, req, await endpoint.auth.header(req.scope, challenge.params.scope));
+    }
+    return this.followRedirects(endpoint, req, response, url);
+  }
+
+  private async followRedirects(endpoint: Endpoint, req: UpstreamRequest, first: Dispatcher.ResponseData, firstUrl: URL): Promise<UpstreamResponse> {
+    let response = first;
+    let url = firstUrl;
+    for (let hops = 0; req.followRedirects && isRedirect(response.statusCode); hops++) {
+      const location = headerValue(response.headers.location);
+      if (!location || hops >= MAX_REDIRECTS) break;
+      await response.body.dump();
+      url = new URL(location, url);
+      // Credentials are for the registry only, never for the object store it redirects to.
+      const sameOrigin = url.origin === endpoint.url.origin;
+      response = await this.send(endpoint, url, req, sameOrigin ? await endpoint.auth.header(req.scope) : undefined);
+    }
+    return { status: response.statusCode, headers: response.headers, body: response.body, endpoint: endpoint.config.url };
+  }
+
+  private send(endpoint: Endpoint, url: URL, req: UpstreamRequest, authorization: string | undefined): Promise<Dispatcher.ResponseData> {
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...req.headers };
+    if (authorization) headers.authorization = authorization;
+    const dispatcher = url.origin === endpoint.url.origin ? endpoint.dispatcher : this.fallbackDispatcher;
+    return request(url, { method: req.method, headers, dispatcher, signal: req.signal });
+  }
+}
+
+function isRedirect(status: number): boolean {
+  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
+}
+
+export function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function describeNetworkError(error: unknown): string {
+  const err = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const code = err.code ?? err.cause?.code;
+  const message = err.cause?.message ?? err.message;
+  return code && !message.includes(code) ? `${code} ${message}` : message;
+}

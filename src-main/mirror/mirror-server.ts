@@ -1,0 +1,239 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import rangeParser from 'range-parser';
+import type { Logger } from 'pino';
+import type { RequestRecord } from '../api/types.js';
+import type { BlobFetcher, BlobSource } from '../core/fetch/blob-fetcher.js';
+import type { Manifest, ManifestFetcher } from '../core/fetch/manifest-fetcher.js';
+import type { TagLister } from '../core/fetch/tag-lister.js';
+import { OciError, isOciError } from '../core/oci/errors.js';
+import { isValidTag, parseDigest } from '../core/oci/grammar.js';
+import { INDEX_MEDIA_TYPES, parseAccept } from '../core/oci/media-types.js';
+import { compareLexically, paginate, parsePageSize, type Page } from '../core/oci/pagination.js';
+import type { MetadataIndex } from '../core/store/metadata.js';
+import type { Telemetry } from '../core/telemetry/telemetry.js';
+import { type RegistryRouter, type ResolvedName } from './registry-routing.js';
+import { parseRoute, type Route } from './routes.js';
+
+export interface MirrorDependencies {
+  /** A function, because settings changes replace the router while the server runs. */
+  router: () => RegistryRouter;
+  blobs: BlobFetcher;
+  manifests: ManifestFetcher;
+  tags: TagLister;
+  metadata: MetadataIndex;
+  telemetry: Telemetry;
+  logger: Logger;
+}
+
+const API_VERSION_HEADER = { 'docker-distribution-api-version': 'registry/2.0' };
+/** Platform served to clients that cannot read an index (what distribution does too). */
+const DEFAULT_PLATFORM = { os: 'linux', architecture: 'amd64' };
+
+/** What a handler learned, for the request log and the dashboard's activity list. */
+interface RequestNote {
+  registry: string;
+  repository?: string;
+  kind: string;
+  reference?: string;
+  cache?: RequestRecord['cache'];
+  bytes: number;
+  error?: string;
+}
+
+/** The /v2 HTTP front: routing, names, errors, Range. Read-only. */
+export function createMirrorServer(deps: MirrorDependencies): Server {
+  const server = createServer((req, res) => {
+    const started = Date.now();
+    const note: RequestNote = { registry: deps.router().default.name, kind: 'other', bytes: 0 };
+    res.on('close', () => logRequest(deps, req, res, note, started));
+    handle(deps, req, res, note).catch((error) => sendError(res, note, error, deps.logger));
+  });
+  server.keepAliveTimeout = 65_000;
+  return server;
+}
+
+async function handle(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, note: RequestNote): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://mirror.invalid');
+  const route = parseRoute(req.method ?? 'GET', url.pathname);
+  note.kind = route.kind;
+  if (route.kind === 'base') return sendJson(req, res, 200, {});
+  if (route.kind === 'catalog') return sendCatalog(deps, req, res, url);
+  const name = deps.router().resolve(route.path, url.searchParams.get('ns'));
+  note.registry = name.client.name;
+  note.repository = name.repository;
+  switch (route.kind) {
+    case 'tags':
+      return sendTags(deps, req, res, url, name, route);
+    case 'manifest':
+      note.reference = route.reference;
+      return sendManifest(deps, req, res, name, route.reference, note);
+    case 'blob':
+      note.reference = route.digest;
+      return sendBlob(deps, req, res, name, route.digest, note);
+  }
+}
+
+async function sendManifest(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, name: ResolvedName, reference: string, note: RequestNote): Promise<void> {
+  checkReference(reference);
+  let manifest = await deps.manifests.get({ ...name, reference });
+  note.cache = manifest.cache;
+  manifest = await negotiate(deps, name, manifest, parseAccept(req.headers.accept));
+  const headers: Record<string, string> = {
+    'content-type': manifest.mediaType,
+    'content-length': String(manifest.body.length),
+    'docker-content-digest': manifest.digest,
+    etag: `"${manifest.digest}"`,
+    'x-layover-cache': manifest.cache,
+  };
+  if (manifest.cache === 'stale') headers.warning = `110 layover "Response is stale: upstream unavailable"`;
+  if (req.headers['if-none-match'] === headers.etag) {
+    res.writeHead(304, { ...API_VERSION_HEADER, etag: headers.etag, 'docker-content-digest': manifest.digest }).end();
+    return;
+  }
+  res.writeHead(200, { ...API_VERSION_HEADER, ...headers });
+  note.bytes = req.method === 'HEAD' ? 0 : manifest.body.length;
+  res.end(req.method === 'HEAD' ? undefined : manifest.body);
+}
+
+/**
+ * Serves the manifest in a media type the client accepts. A client that
+ * cannot read an index gets the linux/amd64 image from it, as distribution does.
+ */
+async function negotiate(deps: MirrorDependencies, name: ResolvedName, manifest: Manifest, accepted: Set<string> | undefined): Promise<Manifest> {
+  if (!accepted || accepted.has(manifest.mediaType)) return manifest;
+  if (INDEX_MEDIA_TYPES.includes(manifest.mediaType)) {
+    const child = pickPlatform(manifest.body, accepted);
+    if (child) return deps.manifests.get({ ...name, reference: child });
+  }
+  throw new OciError(404, 'MANIFEST_UNKNOWN', `manifest is ${manifest.mediaType}, which the client does not accept (${[...accepted].join(', ')})`);
+}
+
+function pickPlatform(indexBody: Buffer, accepted: Set<string>): string | undefined {
+  const index = JSON.parse(indexBody.toString('utf8')) as { manifests?: Array<{ digest: string; mediaType?: string; platform?: { os?: string; architecture?: string } }> };
+  const match = index.manifests?.find((entry) =>
+    entry.platform?.os === DEFAULT_PLATFORM.os && entry.platform.architecture === DEFAULT_PLATFORM.architecture && (!entry.mediaType || accepted.has(entry.mediaType)));
+  return match?.digest;
+}
+
+async function sendBlob(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, name: ResolvedName, digest: string, note: RequestNote): Promise<void> {
+  if (!parseDigest(digest)) throw new OciError(400, 'DIGEST_INVALID', `invalid digest: ${digest.slice(0, 200)}`);
+  const common = { ...API_VERSION_HEADER, 'docker-content-digest': digest, etag: `"${digest}"`, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
+  if (req.method === 'HEAD') {
+    const size = await deps.blobs.size({ ...name, digest });
+    note.cache = deps.blobs.isInFlight(digest) ? 'miss' : undefined;
+    res.writeHead(200, { ...common, 'content-length': String(size) }).end();
+    return;
+  }
+  let source = await deps.blobs.open({ ...name, digest, kind: 'pull' });
+  note.cache = source.cache;
+  if (source.size === undefined && req.headers.range) {
+    await source.complete(); // a chunked upstream: ranges need the size, which only the finished blob knows
+    source = await deps.blobs.open({ ...name, digest, kind: 'pull' });
+  }
+  const range = source.size === undefined ? undefined : parseRange(source.size, req.headers.range);
+  if (range === 'unsatisfiable') {
+    throw new OciError(416, 'RANGE_INVALID', `range ${req.headers.range} is outside the blob's ${source.size} bytes`, { 'content-range': `bytes */${source.size}` });
+  }
+  if (range) {
+    res.writeHead(206, { ...common, 'content-length': String(range.end - range.start + 1), 'content-range': `bytes ${range.start}-${range.end}/${source.size}`, 'x-layover-cache': source.cache });
+  } else {
+    res.writeHead(200, { ...common, ...(source.size === undefined ? {} : { 'content-length': String(source.size) }), 'x-layover-cache': source.cache });
+  }
+  await streamBody(source, range ?? { start: 0, end: source.size === undefined ? Infinity : source.size - 1 }, res, note);
+}
+
+/** Pipes the bytes; if the source fails, the response is destroyed so the client sees an error, not a short body. */
+async function streamBody(source: BlobSource, range: { start: number; end: number }, res: ServerResponse, note: RequestNote): Promise<void> {
+  const body = source.stream(range.start, range.end);
+  body.on('data', (chunk: Buffer) => (note.bytes += chunk.length));
+  try {
+    await pipeline(body, res);
+  } catch (error) {
+    note.error = (error as Error).message;
+    res.destroy();
+  }
+}
+
+/** A single satisfiable range, 'unsatisfiable', or undefined for "send it all" (no header, malformed, or several ranges). */
+function parseRange(size: number, header: string | undefined): { start: number; end: number } | 'unsatisfiable' | undefined {
+  if (!header) return undefined;
+  const parsed = rangeParser(size, header, { combine: true });
+  if (parsed === -1) return 'unsatisfiable';
+  if (parsed === -2 || parsed.type !== 'bytes' || parsed.length !== 1) return undefined;
+  return parsed[0];
+}
+
+async function sendTags(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, url: URL, name: ResolvedName, route: Extract<Route, { kind: 'tags' }>): Promise<void> {
+  const n = parsePageSize(url.searchParams.get('n'));
+  const list = await deps.tags.list(name.client, name.repository);
+  const page = paginate(list.tags, n, url.searchParams.get('last'));
+  const extra: Record<string, string> = list.stale ? { 'x-layover-cache': 'stale' } : {};
+  sendPage(req, res, `/v2/${route.path}/tags/list`, url, page, { name: route.path, tags: page.items }, extra);
+}
+
+async function sendCatalog(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const n = parsePageSize(url.searchParams.get('n'));
+  const names = deps.metadata.repositories().map(({ registry, repository }) =>
+    registry === deps.router().default.name ? repository : `${registry}/${repository}`);
+  const page = paginate([...new Set(names)].sort(compareLexically), n, url.searchParams.get('last'));
+  sendPage(req, res, '/v2/_catalog', url, page, { repositories: page.items }, {});
+}
+
+/** Writes one page with the spec's Link header pointing at the next, keeping ?ns= and n. */
+function sendPage(req: IncomingMessage, res: ServerResponse, path: string, url: URL, page: Page, body: unknown, extra: Record<string, string>): void {
+  const headers: Record<string, string> = { ...extra };
+  if (page.nextLast !== undefined) {
+    const next = new URLSearchParams(url.searchParams);
+    next.set('last', page.nextLast);
+    headers.link = `<${path}?${next.toString()}>; rel="next"`;
+  }
+  sendJson(req, res, 200, body, headers);
+}
+
+function checkReference(reference: string): void {
+  if (reference.includes(':')) {
+    if (!parseDigest(reference)) throw new OciError(400, 'DIGEST_INVALID', `invalid digest: ${reference.slice(0, 200)}`);
+  } else if (!isValidTag(reference)) {
+    throw new OciError(400, 'MANIFEST_INVALID', `invalid tag: ${reference.slice(0, 200)}`);
+  }
+}
+
+function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...API_VERSION_HEADER, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
+  res.end(req.method === 'HEAD' ? undefined : text);
+}
+
+function sendError(res: ServerResponse, note: RequestNote, error: unknown, logger: Logger): void {
+  const oci = isOciError(error) ? error : new OciError(500, 'UNKNOWN', 'internal error in Layover; see its log');
+  if (!isOciError(error)) logger.error({ err: error }, 'unexpected error while serving a request');
+  note.error = oci.message;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = JSON.stringify(oci.toJSON());
+  res.writeHead(oci.status, { ...API_VERSION_HEADER, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...oci.headers });
+  res.end(res.req.method === 'HEAD' ? undefined : text);
+}
+
+function logRequest(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, note: RequestNote, started: number): void {
+  const record: Omit<RequestRecord, 'id'> = {
+    at: started,
+    method: req.method ?? 'GET',
+    registry: note.registry,
+    kind: note.kind,
+    status: res.writableFinished ? res.statusCode : 499,
+    bytes: note.bytes,
+    durationMs: Date.now() - started,
+    client: req.socket.remoteAddress ?? 'unknown',
+    ...(note.repository ? { repository: note.repository } : {}),
+    ...(note.reference ? { reference: note.reference } : {}),
+    ...(note.cache ? { cache: note.cache } : {}),
+    ...(note.error ? { error: note.error } : {}),
+  };
+  deps.logger.info({ req: { method: record.method, url: req.url, client: record.client }, status: record.status, bytes: record.bytes, ms: record.durationMs, cache: record.cache, registry: record.registry, error: record.error }, 'request');
+  if (record.kind !== 'base') deps.telemetry.recordRequest(record);
+}
+
