@@ -1,0 +1,201 @@
+/**
+ * A small registry on loopback that can misbehave on purpose: for the faults
+ * the real docker-registry cannot be made to show (a connection cut mid-body,
+ * a wrong byte, a trickle, a redirect to another host, a 500 or a 429), and
+ * for the Bearer token flow (the project's own tiny token server).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LOOPBACK } from './ports.js';
+
+export type Fault =
+  | { kind: 'cut'; afterBytes: number }
+  | { kind: 'wrong-byte'; at: number }
+  | { kind: 'status'; status: number; headers?: Record<string, string> }
+  | { kind: 'trickle'; bytesPerSecond: number }
+  | { kind: 'redirect'; to: string }
+  /** Accepts the request and never answers. */
+  | { kind: 'hang' };
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  authorization?: string;
+}
+
+export interface FaultUpstreamOptions {
+  /** Require a Bearer token from the built-in token server, optionally only for these credentials. */
+  bearer?: { username?: string; password?: string; expiresIn?: number };
+}
+
+export interface FaultUpstream {
+  url: string;
+  host: string;
+  requests: RecordedRequest[];
+  tokenRequests: Array<{ scope: string | null; service: string | null; basicUser?: string }>;
+  /** Adds a blob; returns its digest. */
+  addBlob(bytes: Buffer): string;
+  /** Adds a manifest under a tag; returns its digest. */
+  addManifest(repository: string, tag: string, manifest: unknown, mediaType?: string): string;
+  /** Faults by path suffix (a digest, "manifests/latest"); `times` limits how often it fires (default always). */
+  setFault(pathSuffix: string, fault: Fault, times?: number): void;
+  clearFaults(): void;
+  count(filter: { method?: string; pathIncludes?: string }): number;
+  stop(): Promise<void>;
+}
+
+const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+
+export async function startFaultUpstream(options: FaultUpstreamOptions = {}): Promise<FaultUpstream> {
+  const blobs = new Map<string, Buffer>();
+  const manifests = new Map<string, { body: Buffer; mediaType: string }>();
+  const tags = new Map<string, string>();
+  const faults = new Map<string, { fault: Fault; remaining: number }>();
+  const requests: RecordedRequest[] = [];
+  const tokenRequests: FaultUpstream['tokenRequests'] = [];
+  const issuedTokens = new Map<string, { scope: string | null; expiresAt: number }>();
+  const hanging = new Set<ServerResponse>();
+  let url = '';
+
+  const takeFault = (path: string): Fault | undefined => {
+    for (const [suffix, entry] of faults) {
+      if (!path.endsWith(suffix)) continue;
+      if (entry.remaining <= 0) continue;
+      entry.remaining -= 1;
+      return entry.fault;
+    }
+    return undefined;
+  };
+
+  const authorized = (req: IncomingMessage, path: string): boolean => {
+    if (!options.bearer) return true;
+    const token = req.headers.authorization?.replace(/^Bearer /, '');
+    const issued = token ? issuedTokens.get(token) : undefined;
+    const repository = /^\/v2\/(.+)\/(manifests|blobs|tags)\//.exec(path)?.[1];
+    return Boolean(issued && issued.expiresAt > Date.now() && (!repository || issued.scope === `repository:${repository}:pull`));
+  };
+
+  const server: Server = createServer((req, res) => {
+    const { pathname, searchParams } = new URL(req.url ?? '/', 'http://x');
+    if (pathname === '/token') return issueToken(req, res, searchParams);
+    requests.push({ method: req.method ?? 'GET', path: pathname, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+    if (!authorized(req, pathname)) {
+      const scope = /^\/v2\/(.+)\/(manifests|blobs|tags)\//.exec(pathname)?.[1];
+      res.writeHead(401, {
+        'www-authenticate': `Bearer realm="${url}/token",service="fault-upstream"${scope ? `,scope="repository:${scope}:pull"` : ''}`,
+        'content-type': 'application/json',
+      });
+      return res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+    }
+    const fault = takeFault(pathname);
+    if (fault?.kind === 'status') return res.writeHead(fault.status, fault.headers ?? {}).end();
+    if (fault?.kind === 'redirect') return res.writeHead(307, { location: `${fault.to}${pathname}` }).end();
+    if (fault?.kind === 'hang') return void hanging.add(res);
+    if (pathname === '/v2/') return res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    const manifestMatch = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(pathname);
+    if (manifestMatch) return serveManifest(req, res, manifestMatch[1]!, manifestMatch[2]!, fault);
+    const blobMatch = /^\/v2\/(.+)\/blobs\/([^/]+)$/.exec(pathname);
+    if (blobMatch) return serveBlob(req, res, blobMatch[2]!, fault);
+    res.writeHead(404).end();
+  });
+
+  function issueToken(req: IncomingMessage, res: ServerResponse, params: URLSearchParams): void {
+    const basic = req.headers.authorization?.startsWith('Basic ') ? Buffer.from(req.headers.authorization.slice(6), 'base64').toString() : undefined;
+    const [user, password] = basic ? [basic.slice(0, basic.indexOf(':')), basic.slice(basic.indexOf(':') + 1)] : [];
+    tokenRequests.push({ scope: params.get('scope'), service: params.get('service'), ...(user ? { basicUser: user } : {}) });
+    const wanted = options.bearer;
+    if (wanted?.username && (user !== wanted.username || password !== wanted.password)) {
+      return void res.writeHead(401).end('{"details":"incorrect username or password"}');
+    }
+    const token = randomBytes(16).toString('hex');
+    const expiresIn = wanted?.expiresIn ?? 300;
+    issuedTokens.set(token, { scope: params.get('scope'), expiresAt: Date.now() + expiresIn * 1000 });
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: expiresIn }));
+  }
+
+  function serveManifest(req: IncomingMessage, res: ServerResponse, repository: string, reference: string, fault: Fault | undefined): void {
+    const digest = reference.includes(':') ? reference : tags.get(`${repository}:${reference}`);
+    const manifest = digest ? manifests.get(digest) : undefined;
+    if (!manifest || !digest) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}');
+    const body = fault?.kind === 'wrong-byte' ? flipByte(manifest.body, fault.at) : manifest.body;
+    res.writeHead(200, { 'content-type': manifest.mediaType, 'content-length': body.length, 'docker-content-digest': digest });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  function serveBlob(req: IncomingMessage, res: ServerResponse, digest: string, fault: Fault | undefined): void {
+    const blob = blobs.get(digest);
+    if (!blob) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.length, 'docker-content-digest': digest });
+    if (req.method === 'HEAD') return void res.end();
+    if (fault?.kind === 'cut') {
+      res.write(blob.subarray(0, fault.afterBytes));
+      setTimeout(() => res.destroy(), 50);
+    } else if (fault?.kind === 'wrong-byte') {
+      res.end(flipByte(blob, fault.at));
+    } else if (fault?.kind === 'trickle') {
+      trickle(res, blob, fault.bytesPerSecond);
+    } else {
+      res.end(blob);
+    }
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
+  const port = (server.address() as AddressInfo).port;
+  url = `http://${LOOPBACK}:${port}`;
+
+  return {
+    url,
+    host: `${LOOPBACK}:${port}`,
+    requests,
+    tokenRequests,
+    addBlob(bytes) {
+      const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      blobs.set(digest, bytes);
+      return digest;
+    },
+    addManifest(repository, tag, manifest, mediaType = MANIFEST_TYPE) {
+      const body = Buffer.from(JSON.stringify(manifest));
+      const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+      manifests.set(digest, { body, mediaType });
+      tags.set(`${repository}:${tag}`, digest);
+      return digest;
+    },
+    setFault(pathSuffix, fault, times = Infinity) {
+      faults.set(pathSuffix, { fault, remaining: times });
+    },
+    clearFaults() {
+      faults.clear();
+    },
+    count(filter) {
+      return requests.filter((r) => (!filter.method || r.method === filter.method) && (!filter.pathIncludes || r.path.includes(filter.pathIncludes))).length;
+    },
+    async stop() {
+      for (const res of hanging) res.destroy();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function trickle(res: ServerResponse, blob: Buffer, bytesPerSecond: number): void {
+  const chunk = Math.max(1, Math.floor(bytesPerSecond / 10));
+  let offset = 0;
+  const timer = setInterval(() => {
+    if (res.destroyed) return clearInterval(timer);
+    const next = blob.subarray(offset, offset + chunk);
+    offset += next.length;
+    if (offset >= blob.length) {
+      clearInterval(timer);
+      res.end(next);
+    } else res.write(next);
+  }, 100);
+}
+
+function flipByte(bytes: Buffer, at: number): Buffer {
+  const copy = Buffer.from(bytes);
+  copy[at] = copy[at]! ^ 0xff;
+  return copy;
+}

@@ -1,0 +1,80 @@
+/**
+ * Layover itself under test: in-process (fast, and the test can read its
+ * telemetry) or as the real `layover serve` child process (for the CLI
+ * contract and kill -9).
+ */
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { Settings } from '../../src-main/api/types.js';
+import { startHeadless, type HeadlessInstance } from '../../src-main/app/headless.js';
+import { applyFlags } from '../../src-main/cli/serve-command.js';
+import { defaultSettings } from '../../src-main/app/settings.js';
+import { freePort, LOOPBACK } from './ports.js';
+import { makeTempDir, removeTempDir, startProcess, type ManagedProcess } from './process.js';
+
+export interface LayoverUnderTest {
+  instance: HeadlessInstance;
+  /** http://127.0.0.1:PORT of the mirror. */
+  url: string;
+  /** 127.0.0.1:PORT, as used in image references. */
+  host: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export interface StartLayoverOptions {
+  upstream: string;
+  /** NAME=URL[,URL...] as on the command line. */
+  registries?: string[];
+  dataDir?: string;
+  settings?: Partial<Settings>;
+}
+
+export async function startLayover(options: StartLayoverOptions): Promise<LayoverUnderTest> {
+  const dataDir = options.dataDir ?? (await makeTempDir('layover-data'));
+  const ownsDataDir = !options.dataDir;
+  const [listenPort, adminPort] = [await freePort(), await freePort()];
+  const settings = applyFlags({ ...defaultSettings(), ...options.settings }, {
+    listen: `${LOOPBACK}:${listenPort}`,
+    admin: `${LOOPBACK}:${adminPort}`,
+    upstream: options.upstream,
+    registry: options.registries ?? [],
+  });
+  const instance = await startHeadless({ dataDir, settings, logger: pino({ level: 'silent' }) });
+  return {
+    instance,
+    url: `http://${instance.mirrorAddress}`,
+    host: instance.mirrorAddress,
+    dataDir,
+    stop: async () => {
+      await instance.stop();
+      if (ownsDataDir) await removeTempDir(dataDir);
+    },
+  };
+}
+
+export interface LayoverProcess {
+  process: ManagedProcess;
+  url: string;
+  host: string;
+  adminUrl: string;
+  dataDir: string;
+}
+
+const CLI_ENTRY = join(import.meta.dirname, '..', '..', 'bin', 'layover.js');
+
+/** The real command line, `layover serve ...`, as a child process (the compiled build: run `npm run build` first). */
+export async function startLayoverProcess(args: { dataDir: string; upstream: string; registries?: string[]; port?: number; adminPort?: number }): Promise<LayoverProcess> {
+  const port = args.port ?? (await freePort());
+  const adminPort = args.adminPort ?? (await freePort());
+  const cli = ['serve', '--data', args.dataDir, '--listen', `${LOOPBACK}:${port}`, '--admin', `${LOOPBACK}:${adminPort}`, '--upstream', args.upstream];
+  for (const registry of args.registries ?? []) cli.push('--registry', registry);
+  const child = await startProcess({
+    name: 'layover',
+    command: process.execPath,
+    args: [CLI_ENTRY, ...cli],
+    logFile: join(args.dataDir, '..', `layover-${port}.log`),
+    ready: { kind: 'http', url: `http://${LOOPBACK}:${port}/v2/` },
+  });
+  return { process: child, url: `http://${LOOPBACK}:${port}`, host: `${LOOPBACK}:${port}`, adminUrl: `http://${LOOPBACK}:${adminPort}`, dataDir: args.dataDir };
+}
