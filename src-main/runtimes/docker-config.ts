@@ -1,0 +1,235 @@
+import { readFile } from 'node:fs/promises';
+import writeFileAtomic from 'write-file-atomic';
+import type { DockerConfigPreview, DockerStatus } from '../api/types.js';
+import { addLayoverMirror, readDaemonJson, removeLayoverMirror } from './daemon-json.js';
+import { planFileChange, removeFileIfPresent, writeFileChange, type FileChange } from './daemon-json-file.js';
+import { locateDaemonJson } from './daemon-json-location.js';
+import {
+  currentEnvironment, currentMirrors, dockerConnectionCandidates, findDockerEngine,
+  type DockerConnection, type DockerEngine, type DockerEnvironment,
+} from './docker-engine.js';
+import { findDockerd, maySignal, reloadCommand, reloadDockerd, type DockerdProcess } from './dockerd-process.js';
+import { errorMessage, RuntimeError } from './errors.js';
+import { isSameMirror, mirrorUrl, parseMirrorAddress, type MirrorAddress } from './mirror-address.js';
+
+/**
+ * Pointing Docker Engine's registry-mirrors at Layover, and undoing it:
+ * detect the engine, edit its daemon.json, make dockerd reload, and check
+ * through the Docker API that the change took.
+ */
+
+export interface DockerConfigOptions {
+  /** Layover's mirror (required to configure; for revert, one more mirror to recognise as Layover's). */
+  mirror?: string;
+  revert?: boolean;
+  /** daemon.json to edit instead of the engine's own. */
+  daemonJsonPath?: string;
+  /** dockerd's pid file instead of the default places. */
+  pidFile?: string;
+  /** false: only edit the file (--no-reload). */
+  reload?: boolean;
+  /** Where to look for the engine (default: DOCKER_HOST, then the usual sockets). */
+  candidates?: DockerConnection[];
+  environment?: DockerEnvironment;
+  /** How long dockerd gets to show the reloaded mirrors. */
+  verifyTimeoutMs?: number;
+}
+
+export interface DockerConfigResult {
+  preview: DockerConfigPreview;
+  backupPath?: string;
+  /** What was done, one line each, as the CLI prints it. */
+  steps: string[];
+  status: DockerStatus;
+}
+
+interface Plan {
+  options: DockerConfigOptions;
+  environment: DockerEnvironment;
+  engine?: DockerEngine;
+  engineError?: string;
+  dockerd?: DockerdProcess;
+  mirrors: MirrorAddress[];
+  change: FileChange;
+  apply: string;
+}
+
+/** What configure (or revert) would change and how it would take effect, without changing anything. */
+export async function previewDockerConfig(options: DockerConfigOptions): Promise<DockerConfigPreview> {
+  return previewOf(await planDockerConfig(options));
+}
+
+function previewOf(plan: Plan): DockerConfigPreview {
+  const { change, apply } = plan;
+  return { path: change.path, before: change.before, after: change.after, changed: change.changed, apply };
+}
+
+async function planDockerConfig(options: DockerConfigOptions): Promise<Plan> {
+  const environment = options.environment ?? currentEnvironment();
+  const { engine, engineError } = await tryFindEngine(options.candidates ?? dockerConnectionCandidates(environment));
+  if (engine && !engine.connection.local && options.daemonJsonPath === undefined) {
+    throw new RuntimeError(`Docker at ${engine.connection.address} runs on another machine: run this command there`);
+  }
+  const dockerd = engine?.isDesktop && options.pidFile === undefined ? undefined : await findDockerd(environment, options.pidFile);
+  const path = options.daemonJsonPath ?? await locateDaemonJson(environment, engine, dockerd);
+  const mirrors = await layoverMirrors(options, path);
+  const change = await planFileChange(path, (text) =>
+    options.revert ? removeLayoverMirror(text, path, mirrors) : addLayoverMirror(text, path, mirrors[0]!));
+  const plan = { options, environment, engine, engineError, dockerd, mirrors, change, apply: '' };
+  return { ...plan, apply: describeApply(plan) };
+}
+
+async function tryFindEngine(candidates: DockerConnection[]): Promise<{ engine?: DockerEngine; engineError?: string }> {
+  try {
+    return { engine: await findDockerEngine(candidates) };
+  } catch (error) {
+    return { engineError: errorMessage(error) };
+  }
+}
+
+/**
+ * Configure adds the given mirror. Revert removes every mirror known to be
+ * Layover's: the given one and the one recorded beside daemon.json when it
+ * was configured, so revert works after Layover stopped or moved ports.
+ */
+async function layoverMirrors(options: DockerConfigOptions, path: string): Promise<MirrorAddress[]> {
+  const given = options.mirror === undefined ? [] : [parseMirrorAddress(options.mirror)];
+  if (!options.revert) {
+    if (given.length === 0) throw new RuntimeError('no mirror given: pass --mirror URL, e.g. http://127.0.0.1:5050');
+    return given;
+  }
+  const recorded = await readRecordedMirror(path);
+  const mirrors = [...given, ...(recorded === undefined ? [] : [recorded])];
+  if (mirrors.length === 0) {
+    throw new RuntimeError(`cannot tell which mirror in ${path} is Layover's: Layover is not running and left no record beside it`);
+  }
+  return mirrors;
+}
+
+/** Beside daemon.json, which mirror Layover added, so that revert knows it later. */
+function recordPathFor(daemonJsonPath: string): string {
+  return `${daemonJsonPath}.layover.json`;
+}
+
+async function readRecordedMirror(daemonJsonPath: string): Promise<MirrorAddress | undefined> {
+  try {
+    const record = JSON.parse(await readFile(recordPathFor(daemonJsonPath), 'utf8')) as { mirror?: unknown };
+    return typeof record.mirror === 'string' ? parseMirrorAddress(record.mirror) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeApply(plan: Omit<Plan, 'apply'>): string {
+  const { options, engine, dockerd, environment } = plan;
+  if (isAlreadyActive(plan)) return 'nothing to apply: Docker already runs with this configuration';
+  if (options.reload === false) return `not reloaded: run ${reloadCommand(dockerd, environment)} to apply`;
+  if (engine?.isDesktop) return 'restart Docker Desktop';
+  if (dockerd === undefined) return reloadCommand(undefined, environment);
+  if (maySignal(dockerd.pid)) return `SIGHUP to dockerd (pid ${dockerd.pid})`;
+  if (environment.platform === 'linux') return `SIGHUP to dockerd (pid ${dockerd.pid}) through pkexec`;
+  return reloadCommand(dockerd, environment);
+}
+
+function isAlreadyActive({ change, engine, mirrors, options }: Omit<Plan, 'apply'>): boolean {
+  if (change.changed || engine === undefined) return false;
+  return mirrorsMatch(engine.mirrors, mirrors, !options.revert);
+}
+
+/** Configure: Layover's mirror is listed. Revert: none of Layover's mirrors is. */
+function mirrorsMatch(active: string[], layover: MirrorAddress[], wanted: boolean): boolean {
+  const listed = active.some((entry) => layover.some((mirror) => isSameMirror(entry, mirror)));
+  return listed === wanted;
+}
+
+/** Configure or revert, apply, verify. Throws when the change could not be made or did not take. */
+export async function applyDockerConfig(options: DockerConfigOptions): Promise<DockerConfigResult> {
+  const plan = await planDockerConfig(options);
+  if (options.reload !== false && plan.engine === undefined) {
+    throw new RuntimeError(`${plan.engineError ?? 'Docker is not reachable'} (pass --no-reload to only edit ${plan.change.path})`);
+  }
+  const steps: string[] = [];
+  const { backupPath } = await writeDaemonJson(plan, steps);
+  await applyToEngine(plan, steps);
+  return { preview: previewOf(plan), backupPath, steps, status: await statusAfter(plan) };
+}
+
+async function writeDaemonJson(plan: Plan, steps: string[]): Promise<{ backupPath?: string }> {
+  const { change, mirrors, options } = plan;
+  const written = await writeFileChange(change, (text) => {
+    if (!mirrorsMatch(readDaemonJson(text, change.path).mirrors, mirrors, !options.revert)) {
+      throw new RuntimeError('registry-mirrors does not hold what Layover wrote');
+    }
+  });
+  if (!change.changed) steps.push(`${change.path} already ${options.revert ? 'has no Layover mirror' : 'lists Layover\'s mirror first'}`);
+  else steps.push(`Updated ${change.path}${written.backupPath ? ` (previous version: ${written.backupPath})` : ''}`);
+  await updateRecord(plan);
+  return written;
+}
+
+async function updateRecord({ change, mirrors, options }: Plan): Promise<void> {
+  const recordPath = recordPathFor(change.path);
+  if (options.revert) return removeFileIfPresent(recordPath);
+  try {
+    await writeFileAtomic(recordPath, `${JSON.stringify({ mirror: mirrorUrl(mirrors[0]!) }, null, 2)}\n`);
+  } catch (error) {
+    throw new RuntimeError(`cannot write ${recordPath}: ${errorMessage(error)}`);
+  }
+}
+
+async function applyToEngine(plan: Plan, steps: string[]): Promise<void> {
+  const { options, engine, dockerd, environment, change } = plan;
+  if (isAlreadyActive(plan)) return void steps.push(plan.apply);
+  if (options.reload === false) return void steps.push(`Not reloaded (--no-reload): ${plan.apply}`);
+  if (engine?.isDesktop) {
+    return void steps.push('Docker Desktop does not reload daemon.json on its own: restart Docker Desktop to apply the change');
+  }
+  if (dockerd === undefined) {
+    throw new RuntimeError(`${change.path} is updated, but no dockerd pid file was found to signal: run ${reloadCommand(undefined, environment)} to apply it`);
+  }
+  const outcome = await reloadDockerd(dockerd, environment);
+  if (outcome.kind === 'manual') {
+    throw new RuntimeError(`${change.path} is updated, but ${outcome.reason}: run ${outcome.command} to apply it`);
+  }
+  steps.push(`Sent ${outcome.how}`);
+  steps.push(await verifyMirrors(plan));
+  if (engine?.usesContainerdImageStore && !options.revert) steps.push(containerdStoreOffer(plan.mirrors[0]!));
+}
+
+/** registry-mirrors covers Docker Hub only; an engine on the containerd image store can mirror every registry. */
+function containerdStoreOffer(mirror: MirrorAddress): string {
+  return `This engine uses the containerd image store, which can mirror every registry: layover runtimes containerd --mirror ${mirror.host} --registry NAME --out /etc/docker/certs.d`;
+}
+
+/** Polls the Docker API until the reload shows; a reload that does not show is a failure. */
+async function verifyMirrors({ engine, mirrors, options }: Plan): Promise<string> {
+  const wanted = !options.revert;
+  const deadline = Date.now() + (options.verifyTimeoutMs ?? 10_000);
+  let active: string[] = [];
+  while (Date.now() < deadline) {
+    active = await currentMirrors(engine!.docker);
+    if (mirrorsMatch(active, mirrors, wanted)) {
+      return wanted
+        ? `Verified: Docker now lists ${mirrorUrl(mirrors[0]!)} as a registry mirror`
+        : 'Verified: Docker no longer lists Layover\'s mirror';
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new RuntimeError(
+    `dockerd did not take the change: Docker lists mirrors [${active.join(', ')}] (see dockerd's log; a --registry-mirror flag on its command line conflicts with daemon.json)`,
+  );
+}
+
+async function statusAfter(plan: Plan): Promise<DockerStatus> {
+  const { engine, mirrors, change } = plan;
+  if (engine === undefined) return { available: false, mirrors: [], usesLayover: false, daemonJsonPath: change.path, error: plan.engineError };
+  const active = await currentMirrors(engine.docker);
+  return {
+    available: true,
+    version: engine.version,
+    isDesktop: engine.isDesktop,
+    mirrors: active,
+    usesLayover: mirrorsMatch(active, mirrors, true),
+    daemonJsonPath: change.path,
+  };
+}
