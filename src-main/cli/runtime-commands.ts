@@ -1,0 +1,145 @@
+import { Argument, type Command } from 'commander';
+import { findRunningInstance } from '../app/instance.js';
+import {
+  applyDockerConfig, createPullProgressDisplay, inspectDocker, pullThroughLayover, RuntimeError,
+  snippetsFor, writeSnippets, type RuntimeName,
+} from '../runtimes/index.js';
+import { CliError } from './errors.js';
+
+/**
+ * The runtimes' command line (a contract, see issue 3):
+ *   layover docker status
+ *   layover docker configure --mirror URL [--daemon-json PATH] [--pid-file PATH] [--no-reload]
+ *   layover docker revert [--daemon-json PATH] [--pid-file PATH] [--no-reload]
+ *   layover pull REF [--mirror HOST:PORT]
+ *   layover runtimes podman|containerd --mirror HOST:PORT [--registry NAME]... [--out PATH]
+ */
+export function registerRuntimeCommands(program: Command): void {
+  registerDockerCommands(program);
+  program
+    .command('pull')
+    .description('pull an image from any registry through Layover, then give it its own name')
+    .argument('<ref>', 'the image as you would name it, e.g. dtr.example.com/eng/app:7 or alpine')
+    .option('--mirror <host:port>', "Layover's mirror (default: the running instance's)")
+    .action(reportingFailures(pullCommand));
+  program
+    .command('runtimes')
+    .description('write the registries.conf drop-in (Podman, CRI-O, skopeo) or hosts.toml files (containerd) that point at Layover')
+    .addArgument(new Argument('<runtime>', 'which runtime').choices(['podman', 'containerd']))
+    .requiredOption('--mirror <host:port>', "Layover's mirror address")
+    .option('--registry <name>', 'a registry to send through Layover (repeatable; default docker.io)', collect, [])
+    .option('--out <path>', 'write the file there (Podman: a file or directory; containerd: the hosts directory) instead of printing it')
+    .action(reportingFailures(runtimesCommand));
+}
+
+function registerDockerCommands(program: Command): void {
+  const docker = program.command('docker').description('point Docker Engine at Layover, check it, undo it');
+  docker
+    .command('status')
+    .description("show Docker's version and registry mirrors, and whether Layover's mirror is among them")
+    .action(reportingFailures(dockerStatusCommand));
+  docker
+    .command('configure')
+    .description("put Layover's mirror first in daemon.json's registry-mirrors, reload dockerd, verify")
+    .requiredOption('--mirror <url>', "Layover's mirror, e.g. http://127.0.0.1:5050")
+    .option('--daemon-json <path>', 'the daemon.json to edit (default: the one the engine reads)')
+    .option('--pid-file <path>', "dockerd's pid file (default /var/run/docker.pid)")
+    .option('--no-reload', 'only edit daemon.json; do not signal dockerd')
+    .action(reportingFailures(dockerConfigureCommand));
+  docker
+    .command('revert')
+    .description("remove Layover's mirror from daemon.json, reload dockerd, verify")
+    .option('--daemon-json <path>', 'the daemon.json to edit (default: the one the engine reads)')
+    .option('--pid-file <path>', "dockerd's pid file (default /var/run/docker.pid)")
+    .option('--no-reload', 'only edit daemon.json; do not signal dockerd')
+    .action(reportingFailures(dockerRevertCommand));
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Runtime failures become the one-line CliError that main.ts prints as `layover: <message>`. */
+function reportingFailures<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (error) {
+      if (error instanceof RuntimeError) throw new CliError(error.message);
+      throw error;
+    }
+  };
+}
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+async function runningMirror(): Promise<string | undefined> {
+  return (await findRunningInstance())?.mirrorAddress;
+}
+
+async function dockerStatusCommand(): Promise<void> {
+  const mirror = await runningMirror();
+  const { status, address, usesContainerdImageStore } = await inspectDocker({ mirror });
+  if (!status.available) throw new CliError(status.error ?? 'Docker is not reachable');
+  say(`${status.isDesktop ? 'Docker Desktop' : 'Docker Engine'} ${status.version} at ${address}`);
+  say(`Registry mirrors: ${status.mirrors.length === 0 ? 'none' : status.mirrors.join(', ')}`);
+  if (mirror === undefined) say("Layover's mirror: Layover is not running here (start it with `layover serve`)");
+  else if (status.usesLayover) say(`Layover's mirror: in use (${mirror})`);
+  else say(`Layover's mirror: not in use; run: layover docker configure --mirror http://${mirror}`);
+  if (status.daemonJsonPath !== undefined) say(`daemon.json: ${status.daemonJsonPath}`);
+  if (usesContainerdImageStore) {
+    say('Image store: containerd, which can mirror every registry through /etc/docker/certs.d/<registry>/hosts.toml (layover runtimes containerd --out /etc/docker/certs.d)');
+  }
+}
+
+interface DockerConfigFlags {
+  mirror?: string;
+  daemonJson?: string;
+  pidFile?: string;
+  reload: boolean;
+}
+
+async function dockerConfigureCommand(flags: DockerConfigFlags): Promise<void> {
+  const result = await applyDockerConfig({ ...configOptions(flags), mirror: flags.mirror });
+  result.steps.forEach(say);
+}
+
+/** Revert recognises Layover's mirror by the running instance's address and by the record configure left. */
+async function dockerRevertCommand(flags: DockerConfigFlags): Promise<void> {
+  const result = await applyDockerConfig({ ...configOptions(flags), mirror: await runningMirror(), revert: true });
+  result.steps.forEach(say);
+}
+
+function configOptions(flags: DockerConfigFlags) {
+  return { daemonJsonPath: flags.daemonJson, pidFile: flags.pidFile, reload: flags.reload };
+}
+
+async function pullCommand(reference: string, flags: { mirror?: string }): Promise<void> {
+  const mirror = flags.mirror ?? await runningMirror();
+  if (mirror === undefined) throw new CliError('Layover is not running here: start it with `layover serve`, or pass --mirror HOST:PORT');
+  const display = createPullProgressDisplay(process.stdout);
+  let result;
+  try {
+    result = await pullThroughLayover({ reference, mirror, onProgress: (progress) => display.update(progress) });
+  } finally {
+    display.stop();
+  }
+  say(`Pulled ${result.reference} through ${mirror}${result.digest ? ` (${result.digest})` : ''}`);
+}
+
+async function runtimesCommand(runtime: RuntimeName, flags: { mirror: string; registry: string[]; out?: string }): Promise<void> {
+  const registries = flags.registry.length > 0 ? flags.registry : ['docker.io'];
+  const snippets = await snippetsFor(runtime, { mirror: flags.mirror, registries }, flags.out);
+  if (flags.out === undefined) {
+    // The files on stdout (each headed by a TOML comment naming where it goes), the explanation on stderr.
+    for (const snippet of snippets) process.stdout.write(`# ${snippet.path}\n${snippet.content}\n`);
+    process.stderr.write(`${snippets[0]?.explanation ?? ''}\n`);
+    return;
+  }
+  for (const file of await writeSnippets(snippets)) {
+    say(file.changed ? `Wrote ${file.path}${file.backupPath ? ` (previous version: ${file.backupPath})` : ''}` : `${file.path} is up to date`);
+  }
+  say(snippets[0]?.explanation ?? '');
+}
