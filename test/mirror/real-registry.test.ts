@@ -127,7 +127,7 @@ describe('through a real docker-registry', () => {
 });
 
 describe('a registry behind htpasswd', () => {
-  test('is reached by path prefix and by ?ns=, with credentials from Docker's config.json', async () => {
+  test("is reached by path prefix and by ?ns=, with credentials from Docker's config.json", async () => {
     const work = await makeTempDir('htpasswd');
     const auth = { username: 'alice', password: 'wonderland' };
     const secured = await startRegistry({ name: 'secured', auth });

@@ -1,0 +1,60 @@
+/**
+ * A real Docker Engine pulls through Layover: dockerd started by the test with
+ * its own data root and a daemon.json whose registry-mirrors names Layover.
+ * Docker sends Hub pulls (library/...) to its mirrors, so the default registry
+ * here is a local docker-registry standing in for Docker Hub.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { writeSampleLayout } from '../../src-main/demo/sample-images.js';
+import { startDockerd, type TestDockerd } from '../support/dockerd.js';
+import { makeTempDir, removeTempDir } from '../support/process.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { pushSampleLayout } from '../support/skopeo.js';
+import { startLayover, type LayoverUnderTest } from '../support/layover.js';
+
+const MiB = 1024 * 1024;
+
+describe('docker pull through Layover', () => {
+  let work: string;
+  let upstream: TestRegistry;
+  let layover: LayoverUnderTest;
+  let dockerd: TestDockerd;
+  let layerDigests: string[];
+
+  before(async () => {
+    work = await makeTempDir('docker-pull');
+    const layout = await writeSampleLayout(join(work, 'layout'), [
+      { tag: 'latest', layers: [{ size: 3 * MiB, seed: 'docker-base' }, { size: 1 * MiB, seed: 'docker-app', files: 3 }] },
+    ]);
+    layerDigests = layout.tags[0]!.manifests[0]!.layers.map((layer) => layer.digest);
+    upstream = await startRegistry({ name: 'hub-standin' });
+    await pushSampleLayout(layout, { registryHost: upstream.host, repository: 'library/sample' });
+    layover = await startLayover({ upstream: upstream.url });
+    dockerd = await startDockerd({ daemonConfig: { 'registry-mirrors': [layover.url] } });
+  });
+  after(async () => {
+    await dockerd?.stop();
+    await layover?.stop();
+    await upstream?.destroy();
+    if (work) await removeTempDir(work);
+  });
+
+  test('the first pull goes through the mirror; after rmi, the second fetches no blob upstream', async () => {
+    const info = await dockerd.info();
+    assert.deepEqual(info.RegistryConfig?.Mirrors, [`${layover.url}/`]);
+    await dockerd.dockerChecked(['pull', 'sample:latest'], { timeoutMs: 120_000 });
+    const firstBlobGets = await upstream.count({ method: 'GET', pathIncludes: '/blobs/' });
+    assert.ok(firstBlobGets >= layerDigests.length, 'the cold pull fetched the layers upstream');
+    const pulled = layover.instance.core.telemetry.recentRequests().filter((r) => r.kind === 'blob' && r.status === 200);
+    for (const digest of layerDigests) assert.ok(pulled.some((r) => r.reference === digest), `layer ${digest} went through Layover`);
+
+    await dockerd.dockerChecked(['rmi', 'sample:latest']);
+    const mark = await upstream.mark();
+    await dockerd.dockerChecked(['pull', 'sample:latest'], { timeoutMs: 120_000 });
+    assert.equal(await upstream.count({ method: 'GET', pathIncludes: '/blobs/', since: mark }), 0, 'warm pull: no blob from upstream');
+    const images = await dockerd.dockerChecked(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']);
+    assert.match(images.stdout, /^sample:latest$/m);
+  });
+});
