@@ -159,7 +159,7 @@ export class LayoverCore {
 }
 
 /** Creates the data dir and proves it is writable now, rather than at the first blob. */
-async function prepareDataDir(dataDir: string): Promise<void> {
+export async function prepareDataDir(dataDir: string): Promise<void> {
   try {
     await mkdir(dataDir, { recursive: true });
     await access(dataDir, constants.R_OK | constants.W_OK);

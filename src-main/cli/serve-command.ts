@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import type { RegistrySettings, Settings } from '../api/types.js';
 import { startHeadless } from '../app/headless.js';
 import { defaultDataDir } from '../app/instance.js';
+import { prepareDataDir } from '../app/layover.js';
 import { FileSettingsStore } from '../app/settings-store.js';
 import { parseSettings } from '../app/settings.js';
 import { CliError } from './errors.js';
@@ -40,6 +41,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   const store = new FileSettingsStore(settingsPath);
   let settings: Settings;
   try {
+    await prepareDataDir(dataDir);
     settings = applyFlags(await store.load(), flags);
   } catch (error) {
     throw new CliError((error as Error).message);
