@@ -208,6 +208,13 @@ describe('processes', () => {
     );
   });
 
+  it('fails clearly when the program is not installed', async () => {
+    await assert.rejects(
+      startProcess({ name: 'ghost', command: '/nonexistent/registry', args: [], logFile: join(dir, 'ghost.log'), ready: { kind: 'log', pattern: 'x' } }),
+      /ghost: could not start \/nonexistent\/registry: spawn \/nonexistent\/registry ENOENT/,
+    );
+  });
+
   it('fails clearly on a ready timeout and leaves nothing running', async () => {
     await assert.rejects(
       startProcess({

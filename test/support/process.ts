@@ -108,7 +108,7 @@ function manage(child: ChildProcess, options: StartProcessOptions, log: WriteStr
   const listeners = new Set<(line: string, stream: 'stdout' | 'stderr') => void>();
   if (options.onLine) listeners.add(options.onLine);
   const record = (line: string, stream: 'stdout' | 'stderr') => {
-    log.write(`${line}\n`);
+    if (!log.writableEnded) log.write(`${line}\n`);
     recent.push(line);
     if (recent.length > TAIL_LINES_KEPT) recent.shift();
     for (const listener of listeners) listener(line, stream);
@@ -117,18 +117,23 @@ function manage(child: ChildProcess, options: StartProcessOptions, log: WriteStr
   const stderrDone = forwardLines(child.stderr, (line) => record(line, 'stderr'));
 
   let running = true;
+  let markExited: (status: ExitStatus) => void = () => {};
   const exited = new Promise<ExitStatus>((resolve) => {
-    child.once('exit', (code, signal) => {
+    markExited = (status) => {
       running = false;
       live.delete(managed);
-      killGroup(child.pid, 'SIGKILL'); // whatever the child left behind in its group
-      resolve({ code, signal });
-    });
+      resolve(status);
+    };
+  });
+  child.once('exit', (code, signal) => {
+    killGroup(child.pid, 'SIGKILL'); // whatever the child left behind in its group
+    markExited({ code, signal });
   });
   const spawned = new Promise<void>((resolve, reject) => {
     child.once('spawn', () => resolve());
     child.once('error', (error) => {
-      running = false;
+      // A child that never started emits no 'exit'.
+      if (child.pid === undefined) markExited({ code: null, signal: null });
       reject(new Error(`${options.name}: could not start ${options.command}: ${error.message}`));
     });
   });
