@@ -45,13 +45,20 @@ export interface BlobRequest {
  */
 export class BlobFetcher {
   private readonly inflight = new Map<string, Promise<Transfer>>();
+  /** Open read streams per digest: eviction never deletes what someone is reading. */
+  private readonly readers = new Map<string, number>();
 
   constructor(
     private readonly store: BlobStore,
     private readonly metadata: MetadataIndex,
     private readonly telemetry: Telemetry,
-    private readonly pace: Pacer = async () => undefined,
+    private pace: Pacer = async () => undefined,
   ) {}
+
+  /** Installs the bandwidth budget (the prefetch layer owns it; pulls report through it so prefetch can yield). */
+  setPacer(pace: Pacer): void {
+    this.pace = pace;
+  }
 
   async open(req: BlobRequest): Promise<BlobSource> {
     const size = await this.store.sizeOf(req.digest);
@@ -90,13 +97,28 @@ export class BlobFetcher {
     return this.inflight.has(digest);
   }
 
+  /** True while the blob is being ingested or streamed to a client: not to be evicted. */
+  isBusy(digest: string): boolean {
+    return this.inflight.has(digest) || (this.readers.get(digest) ?? 0) > 0;
+  }
+
+  private track<T extends Readable>(digest: string, stream: T): T {
+    this.readers.set(digest, (this.readers.get(digest) ?? 0) + 1);
+    stream.once('close', () => {
+      const left = (this.readers.get(digest) ?? 1) - 1;
+      if (left > 0) this.readers.set(digest, left);
+      else this.readers.delete(digest);
+    });
+    return stream;
+  }
+
   private cachedSource(digest: string, size: number): BlobSource {
     const path = this.store.pathOf(digest);
     return {
       digest,
       size,
       cache: 'hit',
-      stream: (start, end) => createReadStream(path, { start, end: Math.min(end, size - 1), highWaterMark: READ_CHUNK_BYTES }),
+      stream: (start, end) => this.track(digest, createReadStream(path, { start, end: Math.min(end, size - 1), highWaterMark: READ_CHUNK_BYTES })),
       complete: () => Promise.resolve(),
     };
   }
