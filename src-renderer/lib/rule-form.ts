@@ -1,0 +1,209 @@
+/**
+ * The prefetch rule editor's form state and its exact translation to and from
+ * a PrefetchRule. Pure, so the translation is tested without rendering.
+ */
+import { validRange } from 'semver';
+import type { Platform, PrefetchRule, Schedule, TagSelector } from '../../src-main/api/types.js';
+import { formatRate } from './format.js';
+
+export interface RuleForm {
+  id: string;
+  registry: string;
+  repository: string;
+  selectorKind: TagSelector['kind'];
+  exactTags: string;
+  globPattern: string;
+  semverRange: string;
+  newestCount: string;
+  platformsKind: 'host' | 'all' | 'list';
+  platformList: string;
+  scheduleKind: Schedule['kind'];
+  intervalHours: string;
+  windowStart: string;
+  windowEnd: string;
+  /** Bytes per second; undefined: the registry's budget. */
+  bandwidthLimit: number | undefined;
+  enabled: boolean;
+}
+
+export type RuleFormErrors = Partial<Record<keyof RuleForm, string>>;
+
+/** An id for a new rule. crypto.getRandomValues works outside secure contexts too (LAN http). */
+export function newRuleId(): string {
+  const bytes = new Uint8Array(8);
+  crypto.getRandomValues(bytes);
+  return `rule-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+export function newRuleForm(registry: string, repository = '', id = newRuleId()): RuleForm {
+  return {
+    id,
+    registry,
+    repository,
+    selectorKind: 'newest',
+    exactTags: '',
+    globPattern: '',
+    semverRange: '',
+    newestCount: '3',
+    platformsKind: 'host',
+    platformList: '',
+    scheduleKind: 'window',
+    intervalHours: '6',
+    windowStart: '19:00',
+    windowEnd: '07:00',
+    bandwidthLimit: undefined,
+    enabled: true,
+  };
+}
+
+export function formatPlatform(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+
+export function formFromRule(rule: PrefetchRule): RuleForm {
+  const form = newRuleForm(rule.registry, rule.repository, rule.id);
+  form.selectorKind = rule.tags.kind;
+  if (rule.tags.kind === 'exact') form.exactTags = rule.tags.tags.join(', ');
+  if (rule.tags.kind === 'glob') form.globPattern = rule.tags.pattern;
+  if (rule.tags.kind === 'semver') form.semverRange = rule.tags.range;
+  if (rule.tags.kind === 'newest') form.newestCount = String(rule.tags.count);
+  if (Array.isArray(rule.platforms)) {
+    form.platformsKind = 'list';
+    form.platformList = rule.platforms.map(formatPlatform).join(', ');
+  } else form.platformsKind = rule.platforms;
+  form.scheduleKind = rule.schedule.kind;
+  if (rule.schedule.kind === 'interval') form.intervalHours = String(rule.schedule.hours);
+  if (rule.schedule.kind === 'window') {
+    form.windowStart = rule.schedule.start;
+    form.windowEnd = rule.schedule.end;
+  }
+  form.bandwidthLimit = rule.bandwidthLimit;
+  form.enabled = rule.enabled;
+  return form;
+}
+
+/** "linux/amd64, linux/arm64/v8" → platforms, or the first entry that is not os/arch[/variant]. */
+export function parsePlatforms(text: string): Platform[] | { error: string } {
+  const entries = text.split(/[\s,]+/).filter(Boolean);
+  if (entries.length === 0) return { error: 'List at least one platform, e.g. linux/amd64.' };
+  const platforms: Platform[] = [];
+  for (const entry of entries) {
+    const parts = entry.split('/');
+    if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9_.-]+$/i.test(p))) {
+      return { error: `"${entry}" is not os/architecture[/variant], e.g. linux/arm64/v8.` };
+    }
+    const [os, architecture, variant] = parts as [string, string, string?];
+    platforms.push(variant ? { os, architecture, variant } : { os, architecture });
+  }
+  return platforms;
+}
+
+const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+export function ruleFromForm(form: RuleForm): { rule: PrefetchRule; errors?: undefined } | { rule?: undefined; errors: RuleFormErrors } {
+  const errors: RuleFormErrors = {};
+  const repository = form.repository.trim();
+  if (!form.registry) errors.registry = 'Pick a registry.';
+  if (!repository) errors.repository = 'Name a repository, or a glob such as platform/*.';
+  else if (/\s/.test(repository)) errors.repository = 'Repository names have no spaces.';
+
+  let tags: TagSelector | undefined;
+  switch (form.selectorKind) {
+    case 'exact': {
+      const list = form.exactTags.split(/[\s,]+/).filter(Boolean);
+      if (list.length === 0) errors.exactTags = 'List at least one tag.';
+      else tags = { kind: 'exact', tags: [...new Set(list)] };
+      break;
+    }
+    case 'glob':
+      if (!form.globPattern.trim()) errors.globPattern = 'Give a pattern, e.g. 3.* or release-*.';
+      else tags = { kind: 'glob', pattern: form.globPattern.trim() };
+      break;
+    case 'semver':
+      if (!form.semverRange.trim()) errors.semverRange = 'Give a range, e.g. >=3.4.0 or ^2.';
+      else if (validRange(form.semverRange.trim()) === null) errors.semverRange = `"${form.semverRange.trim()}" is not a semver range; try >=3.4.0, ^2 or 1.x.`;
+      else tags = { kind: 'semver', range: form.semverRange.trim() };
+      break;
+    case 'newest': {
+      const count = Number(form.newestCount);
+      if (!Number.isInteger(count) || count < 1) errors.newestCount = 'A whole number of tags, 1 or more.';
+      else tags = { kind: 'newest', count };
+      break;
+    }
+  }
+
+  let platforms: PrefetchRule['platforms'] = form.platformsKind === 'list' ? [] : form.platformsKind;
+  if (form.platformsKind === 'list') {
+    const parsed = parsePlatforms(form.platformList);
+    if ('error' in parsed) errors.platformList = parsed.error;
+    else platforms = parsed;
+  }
+
+  let schedule: Schedule | undefined;
+  switch (form.scheduleKind) {
+    case 'now':
+      schedule = { kind: 'now' };
+      break;
+    case 'interval': {
+      const hours = Number(form.intervalHours);
+      if (!Number.isFinite(hours) || hours <= 0) errors.intervalHours = 'Hours between runs, more than 0.';
+      else schedule = { kind: 'interval', hours };
+      break;
+    }
+    case 'window':
+      if (!TIME.test(form.windowStart)) errors.windowStart = 'A time such as 19:00.';
+      if (!TIME.test(form.windowEnd)) errors.windowEnd = 'A time such as 07:00.';
+      if (!errors.windowStart && !errors.windowEnd && form.windowStart === form.windowEnd) errors.windowEnd = 'The window must not start and end at the same time.';
+      if (!errors.windowStart && !errors.windowEnd) schedule = { kind: 'window', start: form.windowStart, end: form.windowEnd };
+      break;
+  }
+
+  if (form.bandwidthLimit !== undefined && form.bandwidthLimit <= 0) errors.bandwidthLimit = 'Leave empty for no cap, or give a rate above 0.';
+
+  if (Object.keys(errors).length > 0 || !tags || !schedule) return { errors };
+  const rule: PrefetchRule = {
+    id: form.id,
+    registry: form.registry,
+    repository,
+    tags,
+    platforms,
+    schedule,
+    enabled: form.enabled,
+  };
+  if (form.bandwidthLimit !== undefined) rule.bandwidthLimit = form.bandwidthLimit;
+  return { rule };
+}
+
+export function describeSelector(tags: TagSelector): string {
+  switch (tags.kind) {
+    case 'exact':
+      return tags.tags.join(', ');
+    case 'glob':
+      return `matching ${tags.pattern}`;
+    case 'semver':
+      return `semver ${tags.range}`;
+    case 'newest':
+      return `newest ${tags.count}`;
+  }
+}
+
+export function describePlatforms(platforms: PrefetchRule['platforms']): string {
+  if (platforms === 'host') return 'this machine';
+  if (platforms === 'all') return 'all platforms';
+  return platforms.map(formatPlatform).join(', ');
+}
+
+export function describeSchedule(schedule: Schedule): string {
+  switch (schedule.kind) {
+    case 'now':
+      return 'once, now';
+    case 'interval':
+      return schedule.hours === 1 ? 'every hour' : `every ${schedule.hours} h`;
+    case 'window':
+      return `nightly ${schedule.start}–${schedule.end}`;
+  }
+}
+
+export function describeBandwidth(limit: number | undefined): string {
+  return limit === undefined ? "registry's budget" : `max ${formatRate(limit)}`;
+}

@@ -1,0 +1,162 @@
+/**
+ * The Settings page's editable copy of Settings and its translation back to
+ * the partial update the API takes. Passwords are write-only: the draft holds
+ * only what the person typed, and an endpoint sent without a password keeps
+ * the one it has.
+ */
+import type { EndpointSettings, RegistrySettings, Settings } from '../../src-main/api/types.js';
+
+export interface EndpointDraft {
+  key: string;
+  url: string;
+  username: string;
+  /** Typed in this session; empty means "keep the saved one". */
+  password: string;
+  hasPassword: boolean;
+  caFile: string;
+  insecureSkipVerify: boolean;
+}
+
+export interface RegistryDraft {
+  key: string;
+  name: string;
+  /** Bytes per second; undefined or 0: unlimited. */
+  bandwidthLimit: number | undefined;
+  endpoints: EndpointDraft[];
+}
+
+export interface SettingsDraft {
+  listen: string;
+  admin: string;
+  defaultRegistry: string;
+  registries: RegistryDraft[];
+  tagFreshnessSeconds: string;
+  quotaBytes: number;
+  startAtLogin: boolean;
+}
+
+let keyCounter = 0;
+export const newKey = (): string => `k${++keyCounter}`;
+
+export function newEndpointDraft(url = ''): EndpointDraft {
+  return { key: newKey(), url, username: '', password: '', hasPassword: false, caFile: '', insecureSkipVerify: false };
+}
+
+export function toDraft(settings: Settings): SettingsDraft {
+  return {
+    listen: settings.listen,
+    admin: settings.admin,
+    defaultRegistry: settings.defaultRegistry,
+    registries: settings.registries.map((r) => ({
+      key: newKey(),
+      name: r.name,
+      bandwidthLimit: r.bandwidthLimit || undefined,
+      endpoints: r.endpoints.map((e) => ({
+        key: newKey(),
+        url: e.url,
+        username: e.username ?? '',
+        password: '',
+        hasPassword: Boolean(e.hasPassword),
+        caFile: e.caFile ?? '',
+        insecureSkipVerify: Boolean(e.insecureSkipVerify),
+      })),
+    })),
+    tagFreshnessSeconds: String(settings.tagFreshnessSeconds),
+    quotaBytes: settings.quotaBytes,
+    startAtLogin: settings.startAtLogin,
+  };
+}
+
+export function endpointFromDraft(e: EndpointDraft): EndpointSettings {
+  const endpoint: EndpointSettings = { url: e.url.trim() };
+  if (e.username.trim()) endpoint.username = e.username.trim();
+  if (e.password) endpoint.password = e.password;
+  if (e.caFile.trim()) endpoint.caFile = e.caFile.trim();
+  if (e.insecureSkipVerify) endpoint.insecureSkipVerify = true;
+  return endpoint;
+}
+
+function registriesFromDraft(draft: SettingsDraft): RegistrySettings[] {
+  return draft.registries.map((r) => {
+    const registry: RegistrySettings = { name: r.name.trim(), endpoints: r.endpoints.map(endpointFromDraft) };
+    if (r.bandwidthLimit) registry.bandwidthLimit = r.bandwidthLimit;
+    return registry;
+  });
+}
+
+/** How a saved registry list compares (passwords reduced to whether one is set). */
+function comparable(registries: RegistrySettings[]): string {
+  return JSON.stringify(
+    registries.map((r) => ({
+      name: r.name,
+      bandwidthLimit: r.bandwidthLimit || undefined,
+      endpoints: r.endpoints.map((e) => ({
+        url: e.url, username: e.username || undefined, caFile: e.caFile || undefined,
+        insecureSkipVerify: e.insecureSkipVerify || undefined, newPassword: e.password || undefined,
+      })),
+    })),
+  );
+}
+
+/** Only what changed, so a save does not overwrite what someone else changed meanwhile. */
+export function draftToPatch(original: Settings, draft: SettingsDraft): Partial<Settings> {
+  const patch: Partial<Settings> = {};
+  if (draft.listen.trim() !== original.listen) patch.listen = draft.listen.trim();
+  if (draft.admin.trim() !== original.admin) patch.admin = draft.admin.trim();
+  if (draft.defaultRegistry !== original.defaultRegistry) patch.defaultRegistry = draft.defaultRegistry;
+  const registries = registriesFromDraft(draft);
+  if (comparable(registries) !== comparable(original.registries)) patch.registries = registries;
+  const freshness = Number(draft.tagFreshnessSeconds);
+  if (freshness !== original.tagFreshnessSeconds) patch.tagFreshnessSeconds = freshness;
+  if (draft.quotaBytes !== original.quotaBytes) patch.quotaBytes = draft.quotaBytes;
+  if (draft.startAtLogin !== original.startAtLogin) patch.startAtLogin = draft.startAtLogin;
+  return patch;
+}
+
+export type DraftErrors = Record<string, string>;
+
+const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):(\d{1,5})$/i;
+
+function checkAddress(value: string): string | undefined {
+  const match = HOST_PORT.exec(value.trim());
+  if (!match) return 'host:port, e.g. 127.0.0.1:5050 or 0.0.0.0:5050.';
+  const port = Number(match[2]);
+  if (port < 1 || port > 65535) return 'The port must be between 1 and 65535.';
+  return undefined;
+}
+
+export function checkEndpointUrl(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return 'A URL such as https://dtr.example.com.';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'The URL must start with https:// (or http://).';
+  return undefined;
+}
+
+/** Errors keyed by field: "listen", "registry.<key>.name", "endpoint.<key>.url". */
+export function validateDraft(draft: SettingsDraft): DraftErrors {
+  const errors: DraftErrors = {};
+  const listen = checkAddress(draft.listen);
+  if (listen) errors.listen = listen;
+  const admin = checkAddress(draft.admin);
+  if (admin) errors.admin = admin;
+  const freshness = Number(draft.tagFreshnessSeconds);
+  if (draft.tagFreshnessSeconds.trim() === '' || !Number.isInteger(freshness) || freshness < 0) errors.tagFreshnessSeconds = 'Whole seconds, 0 or more.';
+  const names = new Set<string>();
+  for (const registry of draft.registries) {
+    const name = registry.name.trim();
+    if (!name) errors[`registry.${registry.key}.name`] = 'Name the registry as clients write it, e.g. dtr.example.com or docker.io.';
+    else if (names.has(name)) errors[`registry.${registry.key}.name`] = `${name} is listed twice.`;
+    names.add(name);
+    if (registry.endpoints.length === 0) errors[`registry.${registry.key}.endpoints`] = 'Add at least one endpoint.';
+    for (const endpoint of registry.endpoints) {
+      const url = checkEndpointUrl(endpoint.url);
+      if (url) errors[`endpoint.${endpoint.key}.url`] = url;
+    }
+  }
+  if (!draft.registries.some((r) => r.name.trim() === draft.defaultRegistry)) errors.defaultRegistry = 'Pick the default registry.';
+  return errors;
+}
