@@ -1,0 +1,164 @@
+import { useId, useState } from 'react';
+import type { Activity, ActivityEvent, RequestRecord } from '../../src-main/api/types.js';
+import { useApi } from '../app/api-context.js';
+import { useLayoverEvent } from '../app/live.js';
+import { CacheBadge } from '../components/badges.js';
+import { JobRow, sortJobs, upsertJob } from '../components/Jobs.js';
+import { Badge, Empty, ErrorMessage, Loading, PageHeader, RelativeTime, Section, type Tone } from '../components/ui.js';
+import { formatBytes, formatMs, shortDigest } from '../lib/format.js';
+import { useAsync } from '../lib/use-async.js';
+
+/** How many requests and events the page keeps while it receives live ones. */
+const KEEP = 500;
+
+type Filter = 'all' | 'manifests' | 'errors';
+
+export function imageOf(request: RequestRecord): string {
+  const name = request.repository ? `${request.registry}/${request.repository}` : request.registry;
+  if (!request.reference) return name;
+  // Tags never contain ':', digests always do.
+  if (request.reference.includes(':')) return `${name}@${request.reference.split(':')[0]}:${shortDigest(request.reference)}…`;
+  return `${name}:${request.reference}`;
+}
+
+export function ActivityPage() {
+  const api = useApi();
+  const activity = useAsync(() => api.getActivity(), [api]);
+  const [filter, setFilter] = useState<Filter>('all');
+  const filterId = useId();
+
+  useLayoverEvent((event) => {
+    const update = (change: (a: Activity) => Activity): void => activity.setData((current) => (current ? change(current) : current));
+    if (event.type === 'request') update((a) => ({ ...a, requests: [event.request, ...a.requests.filter((r) => r.id !== event.request.id)].slice(0, KEEP) }));
+    if (event.type === 'activity') update((a) => ({ ...a, events: [event.event, ...a.events].slice(0, KEEP) }));
+    if (event.type === 'job') update((a) => ({ ...a, jobs: upsertJob(a.jobs, event.job) }));
+  });
+
+  const body = (() => {
+    if (activity.loading && !activity.data) return <Loading what="activity" />;
+    if (activity.error && !activity.data) return <ErrorMessage error={activity.error} what="activity" onRetry={() => void activity.reload()} />;
+    const data = activity.data!;
+    const requests = data.requests.filter((r) => (filter === 'manifests' ? r.kind === 'manifest' : filter === 'errors' ? r.status >= 400 || Boolean(r.error) : true));
+    return (
+      <>
+        <Section
+          title="Recent pulls"
+          testId="requests"
+          description="Every request Docker and other clients sent to the mirror, newest first."
+          actions={
+            <div className="inline-field">
+              <label htmlFor={filterId}>Show</label>
+              <select id={filterId} value={filter} onChange={(e) => setFilter(e.target.value as Filter)}>
+                <option value="all">All requests</option>
+                <option value="manifests">Manifests only</option>
+                <option value="errors">Errors only</option>
+              </select>
+            </div>
+          }
+        >
+          {requests.length === 0 ? (
+            <Empty title={data.requests.length === 0 ? 'No pulls yet' : 'Nothing matches this filter'} testId="requests-empty">
+              {data.requests.length === 0 ? 'Run docker pull and it appears here as it happens.' : null}
+            </Empty>
+          ) : (
+            <div className="table-scroll">
+              <table className="table" aria-label="Recent pulls">
+                <thead>
+                  <tr>
+                    <th scope="col">When</th>
+                    <th scope="col">Image</th>
+                    <th scope="col">Kind</th>
+                    <th scope="col">Cache</th>
+                    <th scope="col" className="num">Size</th>
+                    <th scope="col" className="num">Took</th>
+                    <th scope="col">Client</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {requests.map((r) => (
+                    <tr key={r.id} data-testid="request-row" data-repository={r.repository ?? ''} data-cache={r.cache ?? ''}>
+                      <td className="nowrap">
+                        <RelativeTime at={r.at} />
+                      </td>
+                      <td>
+                        <code className="image-ref" title={r.reference}>{imageOf(r)}</code>
+                        {r.error ? <div className="cell-error">{r.error}</div> : null}
+                      </td>
+                      <td>
+                        {r.kind}
+                        {r.status >= 400 ? <span className="status-code"> {r.status}</span> : null}
+                      </td>
+                      <td>
+                        <CacheBadge cache={r.cache} />
+                      </td>
+                      <td className="num">{formatBytes(r.bytes)}</td>
+                      <td className="num">{formatMs(r.durationMs)}</td>
+                      <td>
+                        <code>{r.client}</code>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </Section>
+
+        <div className="two-columns">
+          <Section title="Events" testId="events" description="Things worth knowing, in words you can act on.">
+            <Events events={data.events} />
+          </Section>
+          <Section title="Job history" testId="job-history">
+            {data.jobs.length === 0 ? (
+              <Empty title="No prefetch jobs yet" />
+            ) : (
+              <ul className="job-list">
+                {sortJobs(data.jobs)
+                  .slice(0, 30)
+                  .map((job) => (
+                    <JobRow key={job.id} job={job} onChange={(next) => activity.setData((a) => a && { ...a, jobs: upsertJob(a.jobs, next) })} />
+                  ))}
+              </ul>
+            )}
+          </Section>
+        </div>
+      </>
+    );
+  })();
+
+  return (
+    <>
+      <PageHeader title="Activity" />
+      {body}
+    </>
+  );
+}
+
+const LEVEL: Record<ActivityEvent['level'], [Tone, string]> = {
+  info: ['info', 'Info'],
+  warning: ['warn', 'Warning'],
+  error: ['bad', 'Error'],
+};
+
+function Events({ events }: { events: ActivityEvent[] }) {
+  if (events.length === 0) return <Empty title="Nothing to report" testId="events-empty">Warnings and errors appear here when they happen.</Empty>;
+  return (
+    <ul className="event-list">
+      {events.map((event, index) => {
+        const [tone, label] = LEVEL[event.level];
+        return (
+          <li key={`${event.at}-${index}`} className={`event event-${event.level}`} data-testid="event-row" data-level={event.level}>
+            <Badge tone={tone}>{label}</Badge>
+            <div className="event-body">
+              <p>{event.message}</p>
+              <p className="muted small">
+                <RelativeTime at={event.at} />
+                {event.registry ? ` · ${event.registry}` : ''}
+              </p>
+            </div>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
