@@ -70,7 +70,9 @@ async function planDockerConfig(options: DockerConfigOptions): Promise<Plan> {
   if (engine && !engine.connection.local && options.daemonJsonPath === undefined) {
     throw new RuntimeError(`Docker at ${engine.connection.address} runs on another machine: run this command there`);
   }
-  const dockerd = engine?.isDesktop && options.pidFile === undefined ? undefined : await findDockerd(environment, options.pidFile);
+  const dockerd = engine?.isDesktop && options.pidFile === undefined
+    ? undefined
+    : await findDockerd(environment, options.pidFile, engine?.connection.address);
   const path = options.daemonJsonPath ?? await locateDaemonJson(environment, engine, dockerd);
   const mirrors = await layoverMirrors(options, path);
   const change = await planFileChange(path, (text) =>

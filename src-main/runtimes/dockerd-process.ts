@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorCode, RuntimeError } from './errors.js';
 import type { DockerEnvironment } from './docker-engine.js';
@@ -11,17 +11,63 @@ import type { DockerEnvironment } from './docker-engine.js';
 
 export interface DockerdProcess {
   pid: number;
-  pidFile: string;
+  /** Where the pid came from, for messages: a pid file, or the process list. */
+  source: string;
 }
 
-/** dockerd's pid from the given pid file, or from the system or rootless default; undefined when none is found. */
-export async function findDockerd(environment: DockerEnvironment, pidFile?: string): Promise<DockerdProcess | undefined> {
+/**
+ * dockerd's pid: from the given pid file; else the dockerd serving the
+ * engine's socket (the process list says which, so DOCKER_HOST is honoured);
+ * else the system or rootless default pid file. Undefined when none is found.
+ */
+export async function findDockerd(
+  environment: DockerEnvironment,
+  pidFile?: string,
+  engineAddress?: string,
+): Promise<DockerdProcess | undefined> {
   if (pidFile !== undefined) return readDockerdPid(pidFile, true);
+  const serving = engineAddress === undefined ? undefined : await dockerdServing(engineAddress);
+  if (serving) return serving;
   for (const candidate of defaultPidFiles(environment)) {
     const found = await readDockerdPid(candidate, false);
     if (found) return found;
   }
   return undefined;
+}
+
+/** The one dockerd whose -H/--host is the address (no -H, or systemd's fd://, means the default socket). */
+async function dockerdServing(address: string): Promise<DockerdProcess | undefined> {
+  const matches: number[] = [];
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = await processArguments(Number(entry));
+    if (argv === undefined || !/(^|\/)dockerd$/.test(argv[0] ?? '')) continue;
+    const hosts = optionValues(argv, ['-H', '--host']).map((host) => (host.startsWith('fd://') ? DEFAULT_HOST : host));
+    if ((hosts.length === 0 ? [DEFAULT_HOST] : hosts).includes(address)) matches.push(Number(entry));
+  }
+  return matches.length === 1 ? { pid: matches[0]!, source: 'the process list' } : undefined;
+}
+
+const DEFAULT_HOST = 'unix:///var/run/docker.sock';
+
+async function processArguments(pid: number): Promise<string[] | undefined> {
+  try {
+    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((argument) => argument !== '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every value of the given options, written as `--opt value` or `--opt=value`. */
+function optionValues(argv: string[], names: string[]): string[] {
+  const values: string[] = [];
+  argv.forEach((argument, index) => {
+    for (const name of names) {
+      if (argument === name && argv[index + 1] !== undefined) values.push(argv[index + 1]!);
+      else if (argument.startsWith(`${name}=`)) values.push(argument.slice(name.length + 1));
+    }
+  });
+  return values;
 }
 
 function defaultPidFiles({ env, uid }: DockerEnvironment): string[] {
@@ -43,7 +89,7 @@ async function readDockerdPid(pidFile: string, required: boolean): Promise<Docke
   const pid = Number(text.trim());
   if (!Number.isInteger(pid) || pid <= 0) return refuse(`the pid file ${pidFile} does not hold a process id`);
   const problem = await notDockerd(pid, pidFile);
-  return problem === undefined ? { pid, pidFile } : refuse(problem);
+  return problem === undefined ? { pid, source: pidFile } : refuse(problem);
 }
 
 /**
@@ -65,17 +111,8 @@ async function notDockerd(pid: number, pidFile: string): Promise<string | undefi
 
 /** The --config-file dockerd was started with, read from its command line, when it has one and it can be read. */
 export async function dockerdConfigFile(pid: number): Promise<string | undefined> {
-  let argv: string[];
-  try {
-    argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-  } catch {
-    return undefined;
-  }
-  for (const [index, argument] of argv.entries()) {
-    if (argument === '--config-file') return argv[index + 1];
-    if (argument.startsWith('--config-file=')) return argument.slice('--config-file='.length);
-  }
-  return undefined;
+  const argv = await processArguments(pid);
+  return argv === undefined ? undefined : optionValues(argv, ['--config-file']).at(-1);
 }
 
 /** Whether this process may signal pid (kill 0 checks permission without sending anything). */
