@@ -39,8 +39,9 @@ function barDisplay(stream: NodeJS.WriteStream): PullProgressDisplay {
   const layers = new Map<string, cliProgress.SingleBar>();
   return {
     update({ id, status, current, total }) {
-      if (id === undefined) {
-        if (status !== '') bars.log(`${status}\n`);
+      // Docker names layers by 12 hex digits; its other lines ("7: Pulling from ...", "Digest: ...") are messages.
+      if (id === undefined || !/^[a-f0-9]{12}$/.test(id)) {
+        if (status !== '') bars.log(`${id === undefined ? '' : `${id}: `}${status}\n`);
         return;
       }
       let bar = layers.get(id);
@@ -53,6 +54,7 @@ function barDisplay(stream: NodeJS.WriteStream): PullProgressDisplay {
       bar.update(done ? bar.getTotal() : current ?? bar.getProgress() * bar.getTotal(), { layer: id, status });
     },
     stop() {
+      bars.update(); // flushes lines logged since the last redraw, which stop() alone would drop
       bars.stop();
     },
   };

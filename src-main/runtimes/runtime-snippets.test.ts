@@ -32,7 +32,7 @@ test('registries.conf: an HTTPS mirror is never insecure, and plain HTTP across 
   assert.deepEqual(secure, {
     registry: [{ prefix: 'dtr.example.com', location: 'dtr.example.com', mirror: [{ location: 'layover.office.example:5050/dtr.example.com' }] }],
   });
-  assert.throws(() => podmanRegistriesConf({ mirror: '10.0.0.5:5050', registries: REGISTRIES }), /plain HTTP on the network/);
+  assert.throws(() => podmanRegistriesConf({ mirror: 'layover.office.example:5050', registries: REGISTRIES }), /plain HTTP on the network/);
   assert.throws(() => podmanRegistriesConf({ mirror: '127.0.0.1:5050', registries: ['dtr.example.com:8443'] }), /cannot be named in a repository path/);
 });
 
