@@ -1,4 +1,5 @@
 import { Argument, type Command } from 'commander';
+import type { RuntimeSnippet } from '../api/types.js';
 import { findRunningInstance } from '../app/instance.js';
 import {
   applyDockerConfig, createPullProgressDisplay, inspectDocker, pullThroughLayover, RuntimeError,
@@ -135,11 +136,16 @@ async function runtimesCommand(runtime: RuntimeName, flags: { mirror: string; re
   if (flags.out === undefined) {
     // The files on stdout (each headed by a TOML comment naming where it goes), the explanation on stderr.
     for (const snippet of snippets) process.stdout.write(`# ${snippet.path}\n${snippet.content}\n`);
-    process.stderr.write(`${snippets[0]?.explanation ?? ''}\n`);
+    process.stderr.write(explanations(snippets));
     return;
   }
   for (const file of await writeSnippets(snippets)) {
     say(file.changed ? `Wrote ${file.path}${file.backupPath ? ` (previous version: ${file.backupPath})` : ''}` : `${file.path} is up to date`);
   }
-  say(snippets[0]?.explanation ?? '');
+  process.stdout.write(explanations(snippets));
+}
+
+/** Each distinct explanation once: the files of one runtime share theirs. */
+function explanations(snippets: RuntimeSnippet[]): string {
+  return [...new Set(snippets.map((snippet) => snippet.explanation))].map((line) => `${line}\n`).join('');
 }

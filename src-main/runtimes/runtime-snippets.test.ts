@@ -48,7 +48,7 @@ test('hosts.toml: the origin as server, Layover as a pull/resolve host, one file
     { server: 'https://dtr.example.com', host: { 'http://127.0.0.1:5050': { capabilities: ['pull', 'resolve'] } } },
     { server: 'https://dtr.example.com:8443', host: { 'http://127.0.0.1:5050': { capabilities: ['pull', 'resolve'] } } },
   ]);
-  assert.match(snippets[1]!.explanation, /\/etc\/docker\/certs\.d\/dtr\.example\.com\/hosts\.toml/);
+  assert.match(snippets[1]!.explanation, /\/etc\/docker\/certs\.d\/<registry>\/hosts\.toml/);
 });
 
 test('all snippets for the dashboard: a registry on a port is left out of the Podman file, with the reason', () => {

@@ -106,10 +106,10 @@ export function containerdHostsTomls(options: SnippetOptions, hostsDir = CONTAIN
       host: { [mirrorUrl(mirror)]: { capabilities: ['pull', 'resolve'] } },
     }),
     explanation: [
-      `Save as ${join(hostsDir, registry, 'hosts.toml')}; containerd reads it on the next pull, no restart.`,
+      `Save each registry's file as ${join(hostsDir, '<registry>', 'hosts.toml')}; containerd reads it on the next pull, no restart.`,
       `The CRI plugin needs config_path = "${hostsDir}" in the registry section of /etc/containerd/config.toml;`,
       `ctr needs --hosts-dir ${hostsDir}; nerdctl reads it as it is.`,
-      `Docker Engine with the containerd image store reads the same file from ${join(DOCKER_CERTS_DIR, registry, 'hosts.toml')}.`,
+      `Docker Engine with the containerd image store reads the same files from ${join(DOCKER_CERTS_DIR, '<registry>', 'hosts.toml')}.`,
     ].join(' '),
   }));
 }
