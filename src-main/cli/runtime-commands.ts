@@ -91,7 +91,8 @@ async function dockerStatusCommand(): Promise<void> {
   else say(`Layover's mirror: not in use; run: layover docker configure --mirror http://${mirror}`);
   if (status.daemonJsonPath !== undefined) say(`daemon.json: ${status.daemonJsonPath}`);
   if (usesContainerdImageStore) {
-    say('Image store: containerd, which can mirror every registry through /etc/docker/certs.d/<registry>/hosts.toml (layover runtimes containerd --out /etc/docker/certs.d)');
+    say('Image store: containerd, which can mirror every registry through /etc/docker/certs.d/<registry>/hosts.toml '
+      + '(layover runtimes containerd --out /etc/docker/certs.d)');
   }
 }
 

@@ -163,8 +163,9 @@ async function writeDaemonJson(plan: Plan, steps: string[]): Promise<{ backupPat
       throw new RuntimeError('registry-mirrors does not hold what Layover wrote');
     }
   });
-  if (!change.changed) steps.push(`${change.path} already ${options.revert ? 'has no Layover mirror' : 'lists Layover\'s mirror first'}`);
-  else steps.push(`Updated ${change.path}${written.backupPath ? ` (previous version: ${written.backupPath})` : ''}`);
+  const backup = written.backupPath ? ` (previous version: ${written.backupPath})` : '';
+  const unchanged = options.revert ? 'has no Layover mirror' : "lists Layover's mirror first";
+  steps.push(change.changed ? `Updated ${change.path}${backup}` : `${change.path} already ${unchanged}`);
   await updateRecord(plan);
   return written;
 }
@@ -187,7 +188,8 @@ async function applyToEngine(plan: Plan, steps: string[]): Promise<void> {
     return void steps.push('Docker Desktop does not reload daemon.json on its own: restart Docker Desktop to apply the change');
   }
   if (dockerd === undefined) {
-    throw new RuntimeError(`${change.path} is updated, but no dockerd pid file was found to signal: run ${reloadCommand(undefined, environment)} to apply it`);
+    const command = reloadCommand(undefined, environment);
+    throw new RuntimeError(`${change.path} is updated, but Layover found no dockerd process to signal: run ${command} to apply it`);
   }
   const outcome = await reloadDockerd(dockerd, environment);
   if (outcome.kind === 'manual') {
@@ -200,7 +202,8 @@ async function applyToEngine(plan: Plan, steps: string[]): Promise<void> {
 
 /** registry-mirrors covers Docker Hub only; an engine on the containerd image store can mirror every registry. */
 function containerdStoreOffer(mirror: MirrorAddress): string {
-  return `This engine uses the containerd image store, which can mirror every registry: layover runtimes containerd --mirror ${mirror.host} --registry NAME --out /etc/docker/certs.d`;
+  return 'This engine uses the containerd image store, which can mirror every registry: '
+    + `layover runtimes containerd --mirror ${mirror.host} --registry NAME --out /etc/docker/certs.d`;
 }
 
 /** Polls the Docker API until the reload shows; a reload that does not show is a failure. */
@@ -218,13 +221,16 @@ async function verifyMirrors({ engine, mirrors, options }: Plan): Promise<string
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new RuntimeError(
-    `dockerd did not take the change: Docker lists mirrors [${active.join(', ')}] (see dockerd's log; a --registry-mirror flag on its command line conflicts with daemon.json)`,
+    `dockerd did not take the change: Docker lists mirrors [${active.join(', ')}] `
+      + "(see dockerd's log; a --registry-mirror flag on its command line conflicts with daemon.json)",
   );
 }
 
 async function statusAfter(plan: Plan): Promise<DockerStatus> {
   const { engine, mirrors, change } = plan;
-  if (engine === undefined) return { available: false, mirrors: [], usesLayover: false, daemonJsonPath: change.path, error: plan.engineError };
+  if (engine === undefined) {
+    return { available: false, mirrors: [], usesLayover: false, daemonJsonPath: change.path, error: plan.engineError };
+  }
   const active = await currentMirrors(engine.docker);
   return {
     available: true,

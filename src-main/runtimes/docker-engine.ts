@@ -79,9 +79,9 @@ export interface DockerEngine {
 export async function findDockerEngine(candidates = dockerConnectionCandidates()): Promise<DockerEngine> {
   const failures: string[] = [];
   for (const connection of candidates) {
-    if (connection.options.socketPath && !connection.options.socketPath.startsWith('//') && !existsSync(connection.options.socketPath)) {
-      continue;
-    }
+    const socketPath = connection.options.socketPath;
+    // A missing socket file is simply not this install; a Windows pipe (//./pipe/...) cannot be checked that way.
+    if (socketPath && !socketPath.startsWith('//') && !existsSync(socketPath)) continue;
     try {
       return await describeEngine(connection);
     } catch (error) {

@@ -31,7 +31,9 @@ export async function inspectDocker(options: DockerStatusOptions = {}): Promise<
   try {
     const engine = await findDockerEngine(options.candidates ?? dockerConnectionCandidates(environment));
     const mirror = options.mirror === undefined ? undefined : parseMirrorAddress(options.mirror);
-    const dockerd = engine.connection.local && !engine.isDesktop ? await findDockerd(environment, undefined, engine.connection.address) : undefined;
+    const dockerd = engine.connection.local && !engine.isDesktop
+      ? await findDockerd(environment, undefined, engine.connection.address)
+      : undefined;
     const status: DockerStatus = {
       available: true,
       version: engine.version,

@@ -63,7 +63,10 @@ export function podmanRegistriesConf(options: SnippetOptions, path = PODMAN_DROP
   const registry = options.registries.map((name) => ({
     prefix: name,
     location: name,
-    mirror: [{ location: podmanMirrorLocation(mirror, name, options.defaultRegistry ?? DOCKER_HUB), ...(insecure ? { insecure: true } : {}) }],
+    mirror: [{
+      location: podmanMirrorLocation(mirror, name, options.defaultRegistry ?? DOCKER_HUB),
+      ...(insecure ? { insecure: true } : {}),
+    }],
   }));
   return {
     runtime: 'podman',
@@ -86,7 +89,8 @@ function plainHttpAllowed(mirror: MirrorAddress): boolean {
   if (mirror.scheme === 'https') return false;
   if (isLoopback(mirror)) return true;
   throw new RuntimeError(
-    `${mirrorUrl(mirror)} is plain HTTP on the network: Podman would need insecure = true for it, which Layover writes only for a loopback mirror; serve Layover over HTTPS and pass --mirror https://${mirror.host}`,
+    `${mirrorUrl(mirror)} is plain HTTP on the network: Podman would need insecure = true for it, which Layover writes `
+      + `only for a loopback mirror; serve Layover over HTTPS and pass --mirror https://${mirror.host}`,
   );
 }
 
