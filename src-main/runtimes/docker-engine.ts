@@ -115,7 +115,12 @@ async function describeEngine(connection: DockerConnection): Promise<DockerEngin
 
 /** The registry mirrors the engine reports now (the answer to "did the reload take?"). */
 export async function currentMirrors(docker: Docker): Promise<string[]> {
-  const info = await docker.info() as DockerInfo;
+  let info: DockerInfo;
+  try {
+    info = await docker.info() as DockerInfo;
+  } catch (error) {
+    throw new RuntimeError(`Docker stopped answering: ${errorMessage(error)}`);
+  }
   return info.RegistryConfig?.Mirrors ?? [];
 }
 

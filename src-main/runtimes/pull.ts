@@ -111,13 +111,13 @@ function pullError(name: string, message: string, loopbackMirror: boolean): Runt
 /** Tags the pulled image with its real name, then drops the mirror-side name (the image stays: it has the real name). */
 async function renameImage(docker: Docker, mirrorName: string, reference: ImageReference): Promise<string> {
   const image = docker.getImage(mirrorName);
-  const { Id: imageId } = await image.inspect() as { Id: string };
   const repo = `${reference.registry}/${reference.repository}`;
   try {
+    const { Id: imageId } = await image.inspect() as { Id: string };
     await image.tag({ repo, tag: reference.tag });
     await image.remove({ noprune: true });
+    return imageId;
   } catch (error) {
     throw new RuntimeError(`pulled ${mirrorName} but could not rename it to ${formatReference(reference)}: ${errorMessage(error)}`);
   }
-  return imageId;
 }
