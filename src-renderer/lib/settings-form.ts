@@ -42,25 +42,33 @@ export function newEndpointDraft(url = ''): EndpointDraft {
   return { key: newKey(), url, username: '', password: '', hasPassword: false, caFile: '', insecureSkipVerify: false };
 }
 
-export function toDraft(settings: Settings): SettingsDraft {
+/**
+ * The editable copy of `settings`. With `previous`, registries and endpoints
+ * that are still there keep their keys, so a save does not remount the
+ * editors (and move the keyboard focus away).
+ */
+export function toDraft(settings: Settings, previous?: SettingsDraft): SettingsDraft {
   return {
     listen: settings.listen,
     admin: settings.admin,
     defaultRegistry: settings.defaultRegistry,
-    registries: settings.registries.map((r) => ({
-      key: newKey(),
-      name: r.name,
-      bandwidthLimit: r.bandwidthLimit || undefined,
-      endpoints: r.endpoints.map((e) => ({
-        key: newKey(),
-        url: e.url,
-        username: e.username ?? '',
-        password: '',
-        hasPassword: Boolean(e.hasPassword),
-        caFile: e.caFile ?? '',
-        insecureSkipVerify: Boolean(e.insecureSkipVerify),
-      })),
-    })),
+    registries: settings.registries.map((r) => {
+      const before = previous?.registries.find((p) => p.name.trim() === r.name);
+      return {
+        key: before?.key ?? newKey(),
+        name: r.name,
+        bandwidthLimit: r.bandwidthLimit || undefined,
+        endpoints: r.endpoints.map((e) => ({
+          key: before?.endpoints.find((p) => p.url.trim() === e.url)?.key ?? newKey(),
+          url: e.url,
+          username: e.username ?? '',
+          password: '',
+          hasPassword: Boolean(e.hasPassword),
+          caFile: e.caFile ?? '',
+          insecureSkipVerify: Boolean(e.insecureSkipVerify),
+        })),
+      };
+    }),
     tagFreshnessSeconds: String(settings.tagFreshnessSeconds),
     quotaBytes: settings.quotaBytes,
     startAtLogin: settings.startAtLogin,

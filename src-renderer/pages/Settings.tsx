@@ -42,7 +42,7 @@ function SettingsForm({ settings }: { settings: Settings }) {
   useEffect(() => {
     if (settings !== base && !dirty) {
       setBase(settings);
-      setDraft(toDraft(settings));
+      setDraft((current) => toDraft(settings, current));
     }
   }, [settings, base, dirty]);
 
@@ -50,7 +50,7 @@ function SettingsForm({ settings }: { settings: Settings }) {
     const next = await api.updateSettings(patch);
     setSettings(next);
     setBase(next);
-    setDraft(toDraft(next));
+    setDraft((current) => toDraft(next, current));
     setSaved(true);
   });
   const onSubmit = (e: React.FormEvent): void => {
