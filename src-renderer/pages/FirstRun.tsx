@@ -227,12 +227,10 @@ function RepositoriesStep({ registry, onDone, onBack }: { registry: string; onDo
   const [query, setQuery] = useState('');
   const [picked, setPicked] = useState<string[]>([]);
   const [byName, setByName] = useState('');
-  const [started, setStarted] = useState<JobStatus[]>([]);
   const page = useAsync(() => api.listRepositories({ registry, ...(query.trim() ? { query: query.trim() } : {}) }), [api, registry, query]);
   const prefetch = useAction(async () => {
     const jobs: JobStatus[] = [];
     for (const repository of picked) jobs.push(await api.prefetch({ registry, repository }));
-    setStarted(jobs);
     return jobs;
   });
   const toggle = (name: string): void => setPicked((list) => (list.includes(name) ? list.filter((n) => n !== name) : [...list, name]));
@@ -245,7 +243,8 @@ function RepositoriesStep({ registry, onDone, onBack }: { registry: string; onDo
         Choose what to prefetch
       </h2>
       <p className="muted">
-        Pick the repositories your team needs from <strong>{registry}</strong>. Layover fetches their latest tag now; add rules for more later.
+        Pick the repositories your team needs from <strong>{registry}</strong>. Layover starts fetching them now; you can follow the
+        jobs on the Repositories page and add rules for more later.
       </p>
       <div className="field search-field">
         <label htmlFor={`${id}-search`}>Search repositories</label>
@@ -295,27 +294,16 @@ function RepositoriesStep({ registry, onDone, onBack }: { registry: string; onDo
         </p>
       ) : null}
       <ActionError error={prefetch.error} />
-      {started.length > 0 ? (
-        <p className="notice notice-good" role="status" data-testid="first-run-prefetch-started">
-          Prefetching {plural(started.length, 'repository', 'repositories')}. Follow them on the Repositories page.
-        </p>
-      ) : null}
       <div className="form-actions">
-        {started.length > 0 ? (
-          <button type="button" className="button button-primary" onClick={onDone} data-testid="first-run-continue">
-            Continue
-          </button>
-        ) : (
-          <button
-            type="button"
-            className="button button-primary"
-            disabled={picked.length === 0 || prefetch.busy}
-            data-testid="first-run-prefetch"
-            onClick={() => void prefetch.run().then((jobs) => jobs && onDone())}
-          >
-            {picked.length ? `Prefetch ${plural(picked.length, 'repository', 'repositories')} and continue` : 'Prefetch and continue'}
-          </button>
-        )}
+        <button
+          type="button"
+          className="button button-primary"
+          disabled={picked.length === 0 || prefetch.busy}
+          data-testid="first-run-prefetch"
+          onClick={() => void prefetch.run().then((jobs) => jobs && onDone())}
+        >
+          {picked.length ? `Prefetch ${plural(picked.length, 'repository', 'repositories')} and continue` : 'Prefetch and continue'}
+        </button>
         <button type="button" className="button" onClick={onDone} data-testid="first-run-skip-step">
           Skip this step
         </button>
