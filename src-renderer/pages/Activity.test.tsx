@@ -1,0 +1,65 @@
+import { act, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { emptyState, NOW, renderApp } from '../test/render.js';
+
+describe('Activity', () => {
+  it('lists recent pulls with image, cache result, size, duration and client', async () => {
+    renderApp({ page: 'activity' });
+    const rows = await screen.findAllByTestId('request-row');
+    const first = rows[0]!;
+    expect(first.textContent).toContain('docker.io/library/postgres:16');
+    expect(within(first).getByTestId('cache-result').dataset.state).toBe('revalidated');
+    expect(first.textContent).toContain('7.2 KiB');
+    expect(first.textContent).toContain('92 ms');
+    expect(first.textContent).toContain('10.20.4.17');
+    const failed = rows.find((r) => r.textContent?.includes('payments/worker'))!;
+    expect(failed.textContent).toContain('manifest unknown: payments/worker:v2.0.0 does not exist on dtr.example.com');
+  });
+
+  it('adds a pull that happens while the page is open, without a reload', async () => {
+    const state = emptyState(NOW);
+    state.settings.firstRunDone = true;
+    const { fake } = renderApp({ page: 'activity', state });
+    expect(await screen.findByTestId('requests-empty')).toBeTruthy();
+    act(() =>
+      fake.emit({
+        type: 'request',
+        request: { id: 'live-1', at: NOW, method: 'GET', registry: 'docker.io', repository: 'library/alpine', kind: 'manifest', reference: '3.20', status: 200, cache: 'miss', bytes: 1472, durationMs: 640, client: '127.0.0.1' },
+      }),
+    );
+    const row = screen.getByTestId('request-row');
+    expect(row.dataset.repository).toBe('library/alpine');
+    expect(row.textContent).toContain('docker.io/library/alpine:3.20');
+    expect(within(row).getByTestId('cache-result').dataset.state).toBe('miss');
+    expect(fake.calls.filter((c) => c.method === 'getActivity')).toHaveLength(1);
+  });
+
+  it('adds events and job updates live', async () => {
+    const state = emptyState(NOW);
+    state.settings.firstRunDone = true;
+    const { fake } = renderApp({ page: 'activity', state });
+    expect(await screen.findByTestId('events-empty')).toBeTruthy();
+    act(() => fake.emit({ type: 'activity', event: { at: NOW, level: 'error', message: 'Upstream dtr.example.com lost: connection refused. Serving cached tags.' } }));
+    const event = screen.getByTestId('event-row');
+    expect(event.dataset.level).toBe('error');
+    expect(event.textContent).toContain('Serving cached tags.');
+  });
+
+  it('filters to errors', async () => {
+    const user = userEvent.setup();
+    renderApp({ page: 'activity' });
+    await screen.findAllByTestId('request-row');
+    await user.selectOptions(screen.getByLabelText('Show'), 'errors');
+    expect(screen.getAllByTestId('request-row').map((r) => r.dataset.repository)).toEqual(['payments/worker']);
+  });
+
+  it('shows why activity could not be loaded', async () => {
+    const state = emptyState(NOW);
+    state.settings.firstRunDone = true;
+    const { fake } = renderApp({ page: 'overview', state });
+    fake.fail('getActivity', 'The activity log is unreadable: EACCES /var/lib/layover/activity.jsonl');
+    await userEvent.click(await screen.findByRole('link', { name: 'Activity' }));
+    expect((await screen.findByRole('alert')).textContent).toContain('EACCES /var/lib/layover/activity.jsonl');
+  });
+});

@@ -1,0 +1,113 @@
+import { act, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { NOW, renderApp, sampleState } from '../test/render.js';
+
+const registryEditor = (name: string): HTMLElement => screen.getAllByTestId('registry-editor').find((e) => e.dataset.registry === name)!;
+
+describe('Settings', () => {
+  it('never shows a password: it says "saved" and sends one only when typed', async () => {
+    const user = userEvent.setup();
+    const { fake } = renderApp({ page: 'settings' });
+    await screen.findAllByTestId('registry-editor');
+    const dtr = registryEditor('dtr.example.com');
+    const endpoints = within(dtr).getAllByTestId('endpoint-editor');
+    expect(endpoints.map((e) => e.dataset.url)).toEqual(['https://dtr-cache.fra.example.com', 'https://dtr.example.com']);
+    const passwordInputs = within(dtr).getAllByLabelText(/^Password/) as HTMLInputElement[];
+    expect(passwordInputs.map((i) => [i.type, i.value])).toEqual([['password', ''], ['password', '']]);
+    expect(within(dtr).getAllByTestId('password-saved')).toHaveLength(2);
+
+    // Change the username of the origin only: no password goes out.
+    const origin = endpoints[1]!;
+    await user.clear(within(origin).getByLabelText('Username'));
+    await user.type(within(origin).getByLabelText('Username'), 'svc-layover');
+    await user.click(screen.getByTestId('settings-save'));
+    await screen.findByTestId('settings-saved');
+    const first = fake.calls.filter((c) => c.method === 'updateSettings')[0]!.arg as { registries: Array<{ endpoints: object[] }> };
+    expect(Object.keys(first)).toEqual(['registries']);
+    expect(first.registries[1]!.endpoints[1]).toEqual({ url: 'https://dtr.example.com', username: 'svc-layover' });
+    expect(JSON.stringify(first)).not.toMatch(/password/i);
+
+    // Type a new password for the cache endpoint: exactly that one is sent.
+    const cache = within(registryEditor('dtr.example.com')).getAllByTestId('endpoint-editor')[0]!;
+    await user.type(within(cache).getByLabelText(/^Password/), 'n3w-t0ken');
+    expect(within(cache).queryByTestId('password-saved')).toBeNull();
+    await user.click(screen.getByTestId('settings-save'));
+    await waitFor(() => expect(fake.calls.filter((c) => c.method === 'updateSettings')).toHaveLength(2));
+    const second = fake.calls.filter((c) => c.method === 'updateSettings')[1]!.arg as { registries: Array<{ endpoints: Array<{ password?: string }> }> };
+    expect(second.registries[1]!.endpoints.map((e) => e.password)).toEqual(['n3w-t0ken', undefined]);
+    expect(await within(cache).findByTestId('password-saved')).toBeTruthy();
+  });
+
+  it('reorders endpoints: the regional cache first, the origin last', async () => {
+    const user = userEvent.setup();
+    const { fake } = renderApp({ page: 'settings' });
+    await screen.findAllByTestId('registry-editor');
+    await user.click(within(registryEditor('dtr.example.com')).getByRole('button', { name: 'Move https://dtr.example.com up' }));
+    await user.click(screen.getByTestId('settings-save'));
+    await screen.findByTestId('settings-saved');
+    expect(fake.state.settings.registries[1]!.endpoints.map((e) => e.url)).toEqual(['https://dtr.example.com', 'https://dtr-cache.fra.example.com']);
+  });
+
+  it('sends only what changed: quota, freshness, start at login', async () => {
+    const user = userEvent.setup();
+    const { fake } = renderApp({ page: 'settings' });
+    const quota = await screen.findByLabelText('Cache quota');
+    expect((quota as HTMLInputElement).value).toBe('80');
+    await user.clear(quota);
+    await user.type(quota, '120');
+    await user.clear(screen.getByLabelText('Tag freshness (seconds)'));
+    await user.type(screen.getByLabelText('Tag freshness (seconds)'), '900');
+    expect(screen.getByText(/A cached tag is served for 15 min/)).toBeTruthy();
+    await user.click(screen.getByLabelText('Start Layover at login'));
+    await user.click(screen.getByTestId('settings-save'));
+    await screen.findByTestId('settings-saved');
+    expect(fake.calls.find((c) => c.method === 'updateSettings')!.arg).toEqual({ quotaBytes: 120 * 1024 ** 3, tagFreshnessSeconds: 900, startAtLogin: false });
+  });
+
+  it('checks addresses and URLs before saving', async () => {
+    const user = userEvent.setup();
+    const { fake } = renderApp({ page: 'settings' });
+    const listen = await screen.findByLabelText('Mirror listen address');
+    await user.clear(listen);
+    await user.type(listen, 'localhost');
+    const url = within(registryEditor('docker.io')).getByLabelText('URL');
+    await user.clear(url);
+    await user.type(url, 'registry-1.docker.io');
+    await user.click(screen.getByTestId('settings-save'));
+    expect(listen.getAttribute('aria-invalid')).toBe('true');
+    expect(url.getAttribute('aria-invalid')).toBe('true');
+    expect(fake.calls.some((c) => c.method === 'updateSettings')).toBe(false);
+  });
+
+  it('tests an endpoint and shows the exact error', async () => {
+    const user = userEvent.setup();
+    const state = sampleState(NOW);
+    state.connection = (endpoint) => ({ ok: false, url: endpoint.url, error: 'GET https://dtr.example.com/v2/: 401 Unauthorized (basic auth rejected for ci-reader)' });
+    const { fake } = renderApp({ page: 'settings', state });
+    await screen.findAllByTestId('registry-editor');
+    await user.click(screen.getByRole('button', { name: 'Test connection to https://dtr.example.com' }));
+    const error = await screen.findByTestId('connection-error');
+    expect(error.textContent).toContain('401 Unauthorized (basic auth rejected for ci-reader)');
+    expect(fake.calls.find((c) => c.method === 'testConnection')!.arg).toEqual({ url: 'https://dtr.example.com', username: 'ci-reader' });
+  });
+
+  it('follows settings changed elsewhere, unless the person is editing', async () => {
+    const user = userEvent.setup();
+    const { fake } = renderApp({ page: 'settings' });
+    const listen = (await screen.findByLabelText('Mirror listen address')) as HTMLInputElement;
+    act(() => fake.emit({ type: 'settings', settings: { ...fake.state.settings, listen: '0.0.0.0:5050' } }));
+    await waitFor(() => expect(listen.value).toBe('0.0.0.0:5050'));
+    await user.click(screen.getByLabelText('Start Layover at login'));
+    act(() => fake.emit({ type: 'settings', settings: { ...fake.state.settings, listen: '0.0.0.0:6000' } }));
+    expect(listen.value).toBe('0.0.0.0:5050');
+    expect(screen.getByText(/changed elsewhere/)).toBeTruthy();
+  });
+
+  it('re-runs first run', async () => {
+    const user = userEvent.setup();
+    renderApp({ page: 'settings' });
+    await user.click(await screen.findByRole('button', { name: 'Run first-run setup again' }));
+    expect(await screen.findByRole('heading', { level: 1, name: 'Set up Layover' })).toBeTruthy();
+  });
+});
