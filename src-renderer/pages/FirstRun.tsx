@@ -341,7 +341,13 @@ function DockerStep({ onFinish, onBack, finishing }: { onFinish(): void; onBack(
         <button type="button" className="button button-quiet" onClick={onBack}>
           Back
         </button>
-        <button type="button" className="button button-primary" onClick={onFinish} disabled={finishing} data-testid="first-run-finish">
+        <button
+          type="button"
+          className={`button${docker.data && (docker.data.usesLayover || !docker.data.available) ? ' button-primary' : ''}`}
+          onClick={onFinish}
+          disabled={finishing}
+          data-testid="first-run-finish"
+        >
           {finishing ? 'Finishing…' : 'Finish setup'}
         </button>
       </div>

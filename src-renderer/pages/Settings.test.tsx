@@ -89,7 +89,7 @@ describe('Settings', () => {
     await user.click(screen.getByRole('button', { name: 'Test connection to https://dtr.example.com' }));
     const error = await screen.findByTestId('connection-error');
     expect(error.textContent).toContain('401 Unauthorized (basic auth rejected for ci-reader)');
-    expect(fake.calls.find((c) => c.method === 'testConnection')!.arg).toEqual({ url: 'https://dtr.example.com', username: 'ci-reader' });
+    expect(fake.calls.find((c) => c.method === 'testConnection')!.arg).toEqual({ url: 'https://dtr.example.com', username: 'ci-reader', hasPassword: true });
   });
 
   it('follows settings changed elsewhere, unless the person is editing', async () => {

@@ -312,7 +312,10 @@ function EndpointEditor({ endpoint, index, count, error, onChange, onMove, onRem
   const [result, setResult] = useState<ConnectionTestResult>();
   const test = useAction(async () => {
     setResult(undefined);
-    setResult(await api.testConnection(endpointFromDraft(endpoint)));
+    // A saved password cannot be read back; hasPassword tells the core to test with the one it holds for this URL.
+    const args = endpointFromDraft(endpoint);
+    if (endpoint.hasPassword && !endpoint.password) args.hasPassword = true;
+    setResult(await api.testConnection(args));
   });
   const lastUrl = useRef(endpoint.url);
   useEffect(() => {

@@ -29,7 +29,13 @@ const watch = (page: Page, name: string): void => {
 };
 
 const sample = await startPreviewServer({ fake: createFakeApi(sampleState()) });
-const fresh = await startPreviewServer({ fake: createFakeApi(emptyState()) });
+const freshState = emptyState();
+freshState.catalog['dtr.example.com'] = sampleState().catalog['dtr.example.com']!;
+freshState.connection = (endpoint) =>
+  endpoint.url.includes('bad')
+    ? { ok: false, url: endpoint.url, error: 'Get "https://bad.example.com/v2/": x509: certificate signed by unknown authority' }
+    : { ok: true, url: endpoint.url, latencyMs: 48, auth: 'bearer' };
+const fresh = await startPreviewServer({ fake: createFakeApi(freshState) });
 try {
   for (const scheme of ['light', 'dark'] as const) {
     const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, colorScheme: scheme, deviceScaleFactor: 1 });
@@ -54,12 +60,34 @@ try {
     await page.goto(`${fresh.url}/`);
     await page.locator('[data-testid=first-run]').waitFor();
     await page.screenshot({ path: `${outDir}/first-run-${scheme}.png`, fullPage: true });
+    if (scheme === 'light') {
+      await page.getByLabel('Registry URL').fill('https://bad.example.com');
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      await page.getByTestId('connection-error').waitFor();
+      await page.screenshot({ path: `${outDir}/first-run-error-${scheme}.png`, fullPage: true });
+      await page.getByLabel('Registry URL').fill('https://dtr.example.com');
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      await page.getByTestId('first-run-continue').click();
+      await page.getByLabel('platform/build-agent').check();
+      await page.getByLabel('web/storefront').check();
+      await page.screenshot({ path: `${outDir}/first-run-repositories-${scheme}.png`, fullPage: true });
+      await page.getByTestId('first-run-prefetch').click();
+      await page.getByTestId('config-diff').waitFor();
+      await page.screenshot({ path: `${outDir}/first-run-docker-${scheme}.png`, fullPage: true });
+    }
     await page.goto(`${fresh.url}/#/overview`);
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     await page.waitForTimeout(300);
     await page.screenshot({ path: `${outDir}/overview-empty-${scheme}.png`, fullPage: true });
     await context.close();
   }
+  const narrow = await browser.newContext({ viewport: { width: 720, height: 900 }, colorScheme: 'light' });
+  const small = await narrow.newPage();
+  watch(small, 'narrow');
+  await small.goto(`${sample.url}/#/overview`);
+  await small.getByTestId('hit-ratio').waitFor();
+  await small.screenshot({ path: `${outDir}/overview-narrow-light.png`, fullPage: true });
+  await narrow.close();
 } finally {
   await browser.close();
   await sample.close();
