@@ -53,7 +53,7 @@ export function RepositoriesPage() {
   return (
     <>
       <PageHeader title="Repositories">
-        {registries.length > 1 ? (
+        {registries.length > 0 ? (
           <div className="inline-field">
             <label htmlFor={registryId}>Registry</label>
             <select
