@@ -83,7 +83,7 @@ export class LayoverCore {
 
   async stop(): Promise<void> {
     if (this.mirrorServer) await closeServer(this.mirrorServer);
-    await Promise.all(this.router.all().map((client) => client.close()));
+    await Promise.all(this.router.all().map((client) => client.destroy()));
     await this.metadata.close();
     if (this.options.announce) await removeInstance(this.options.dataDir);
   }

@@ -16,7 +16,9 @@ export type Fault =
   | { kind: 'trickle'; bytesPerSecond: number }
   | { kind: 'redirect'; to: string }
   /** Accepts the request and never answers. */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Sends the headers and this many body bytes, then goes silent with the connection open. */
+  | { kind: 'stall'; afterBytes: number };
 
 export interface RecordedRequest {
   method: string;
@@ -128,7 +130,10 @@ export async function startFaultUpstream(options: FaultUpstreamOptions = {}): Pr
     if (!blob) return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.length, 'docker-content-digest': digest });
     if (req.method === 'HEAD') return void res.end();
-    if (fault?.kind === 'cut') {
+    if (fault?.kind === 'stall') {
+      res.write(blob.subarray(0, fault.afterBytes));
+      hanging.add(res);
+    } else if (fault?.kind === 'cut') {
       res.write(blob.subarray(0, fault.afterBytes));
       setTimeout(() => res.destroy(), 50);
     } else if (fault?.kind === 'wrong-byte') {

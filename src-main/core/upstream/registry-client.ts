@@ -148,8 +148,14 @@ export class RegistryClient {
     throw new UpstreamUnavailableError(this.name, causes);
   }
 
+  /** Lets requests in flight finish (a settings change replaces this client while transfers run). */
   async close(): Promise<void> {
     await Promise.all([...this.endpoints.map((endpoint) => endpoint.dispatcher.close()), this.fallbackDispatcher.close()]);
+  }
+
+  /** Ends everything now: at shutdown a hung upstream must not hold the process. */
+  async destroy(): Promise<void> {
+    await Promise.all([...this.endpoints.map((endpoint) => endpoint.dispatcher.destroy()), this.fallbackDispatcher.destroy()]);
   }
 
   /** Healthy endpoints in their configured order, then those that are down (still better than nothing). */
