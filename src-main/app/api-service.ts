@@ -5,6 +5,7 @@ import { headerValue, RegistryClient } from '../core/upstream/registry-client.js
 import type { LayoverCore } from './layover.js';
 import { parseSettings, redactSettings } from './settings.js';
 import { toRegistryConfig } from './registries.js';
+import { createRuntimesApi } from '../runtimes/index.js';
 
 /** A capability this build does not have yet: the dashboard shows the message as it is. */
 export class NotAvailableError extends Error {
@@ -39,11 +40,11 @@ export function createApiService(core: LayoverCore, adminUrl: () => string, exte
     saveRule: missing('Prefetch rules'),
     deleteRule: missing('Prefetch rules'),
     syncNow: missing('Sync'),
-    getDockerStatus: missing('Docker integration'),
-    previewDockerConfig: missing('Docker integration'),
-    applyDockerConfig: missing('Docker integration'),
-    pullThroughLayover: missing('Pull through Layover'),
-    runtimeSnippets: missing('Runtime configuration snippets'),
+    ...createRuntimesApi({
+      mirrorAddress: () => core.status(adminUrl()).mirrorAddress,
+      registries: () => core.settings.registries.map((registry) => registry.name),
+      defaultRegistry: () => core.settings.defaultRegistry,
+    }),
   };
   return { ...base, ...extensions };
 }

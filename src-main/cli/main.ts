@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../app/layover.js';
 import { CliError } from './errors.js';
 import { registerServeCommand } from './serve-command.js';
+import { registerRuntimeCommands } from './runtime-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('layover')
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run layover --help for usage)')
     .exitOverride();
   registerServeCommand(program);
+  registerRuntimeCommands(program);
   return program;
 }
 
