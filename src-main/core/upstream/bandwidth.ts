@@ -1,0 +1,248 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+
+/**
+ * Sharing the slow link (DESIGN.md: "Interactive pulls come first"). One
+ * budget per registry, an optional cap per prefetch job, and a rule: while a
+ * client pull is waiting or flowing, prefetch steps aside.
+ *
+ * The single-flight fetcher calls `pace(bytes, kind)` with every upstream
+ * chunk before it is written. Pull chunks never wait: they are spent from the
+ * registry's budget so prefetch gets only what is left. Prefetch chunks wait
+ * for pulls to finish, then for the job's cap, then for the registry budget.
+ */
+
+/** Which bytes are these: a client's pull, or background prefetch (the fetcher's TransferKind). */
+export type PacedKind = 'pull' | 'prefetch';
+
+/** Clock and sleep, injectable so unit tests need no wall-clock waits. */
+export interface Timing {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const realTiming: Timing = {
+  now: () => performance.now(),
+  sleep: async (ms, signal) => {
+    try {
+      await delay(ms, undefined, signal ? { signal } : undefined);
+    } catch (error) {
+      throw signal?.aborted ? signal.reason : error; // the job's own reason (paused, cancelled), not a bare AbortError
+    }
+  },
+};
+
+/** Credit is kept for at most this long of the rate: an idle link does not bank a burst. */
+const BURST_SECONDS = 0.25;
+/** ...but always room for one large chunk, so tiny rates still move. */
+const MIN_BURST_BYTES = 64 * 1024;
+
+/**
+ * A token bucket that may go into debt: a chunk larger than the credit is
+ * taken whole and the next taker waits the debt off. Takers are served in the
+ * order they came, so over any interval the bytes stay within rate × time
+ * plus one burst and one chunk.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private updatedAt: number;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private rate: number, private readonly timing: Timing = realTiming) {
+    this.checkRate(rate);
+    this.tokens = this.capacity();
+    this.updatedAt = timing.now();
+  }
+
+  get bytesPerSecond(): number {
+    return this.rate;
+  }
+
+  /** A settings change applies from the next chunk on. */
+  setRate(rate: number): void {
+    this.checkRate(rate);
+    this.refill();
+    this.rate = rate;
+    this.tokens = Math.min(this.tokens, this.capacity());
+  }
+
+  /** Records bytes that already crossed the link (a pull): no wait, but later takers pay for them. */
+  spend(bytes: number): void {
+    this.refill();
+    this.tokens -= bytes;
+  }
+
+  /** Waits until the bucket is out of debt (after everyone who asked earlier), then spends. */
+  take(bytes: number, signal?: AbortSignal): Promise<void> {
+    const turn = this.queue.then(() => this.waitForCredit(signal)).then(() => this.spend(bytes));
+    this.queue = turn.catch(() => undefined);
+    return signal ? abortable(turn, signal) : turn;
+  }
+
+  private async waitForCredit(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      this.refill();
+      if (this.tokens >= 0) return;
+      await this.timing.sleep(Math.max(1, Math.ceil((-this.tokens / this.rate) * 1000)), signal);
+    }
+  }
+
+  private refill(): void {
+    const now = this.timing.now();
+    this.tokens = Math.min(this.capacity(), this.tokens + ((now - this.updatedAt) / 1000) * this.rate);
+    this.updatedAt = now;
+  }
+
+  private capacity(): number {
+    return Math.max(this.rate * BURST_SECONDS, MIN_BURST_BYTES);
+  }
+
+  private checkRate(rate: number): void {
+    if (!(rate > 0) || !Number.isFinite(rate)) throw new Error(`a bandwidth limit must be a positive number of bytes per second, got ${rate}`);
+  }
+}
+
+/** Rejects as soon as the signal aborts, without waiting for the promise (which settles on its own later). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** One prefetch transfer as the budget sees it: whose bytes, under which cap, stoppable how. */
+export interface PrefetchTransfer {
+  registry: string;
+  /** The job's own cap, shared by all of the job's transfers. */
+  cap?: TokenBucket;
+  /** Aborted when the job is paused or cancelled: the transfer stops at its next chunk. */
+  signal?: AbortSignal;
+  /** Told about every chunk that passed, for the job's progress. */
+  onBytes?: (bytes: number) => void;
+}
+
+interface TransferState extends PrefetchTransfer {
+  lastChunkAt: number;
+}
+
+export interface BandwidthBudgetOptions {
+  /** A registry's whole budget in bytes per second; 0 or undefined means unlimited. Read at every chunk, so settings apply at once. */
+  limitOf(registry: string): number | undefined;
+  /** Prefetch keeps yielding this long after the last sign of a pull: the gaps between one pull's layers. */
+  pullHoldoffMs?: number;
+  /** While yielding, each prefetch transfer still moves one chunk this often, so the upstream's idle timeout never cuts it. */
+  keepAliveMs?: number;
+  timing?: Timing;
+}
+
+const DEFAULT_PULL_HOLDOFF_MS = 1_000;
+const DEFAULT_KEEPALIVE_MS = 5_000;
+const YIELD_POLL_MS = 50;
+/** Pull activity whose registry the caller did not say. */
+const ANY_REGISTRY = '';
+
+export class BandwidthBudget {
+  private readonly current = new AsyncLocalStorage<TransferState>();
+  private readonly buckets = new Map<string, TokenBucket>();
+  /** Registry -> ids of pull transfers now running upstream. */
+  private readonly pullTransfers = new Map<string, Set<string>>();
+  /** Registry (or ANY_REGISTRY) -> when a pull last showed activity. */
+  private readonly lastPullAt = new Map<string, number>();
+  private readonly timing: Timing;
+  private readonly holdoffMs: number;
+  private readonly keepAliveMs: number;
+
+  constructor(private readonly options: BandwidthBudgetOptions) {
+    this.timing = options.timing ?? realTiming;
+    this.holdoffMs = options.pullHoldoffMs ?? DEFAULT_PULL_HOLDOFF_MS;
+    this.keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEPALIVE_MS;
+  }
+
+  /**
+   * Runs `fetch` so that the upstream bytes it starts are paced as this
+   * transfer's. The fetcher's pump runs in the async context of whoever
+   * started it, which is how a chunk finds its job without the fetcher
+   * knowing about jobs.
+   */
+  runPrefetch<T>(transfer: PrefetchTransfer, fetch: () => Promise<T>): Promise<T> {
+    return this.current.run({ ...transfer, lastChunkAt: Number.NEGATIVE_INFINITY }, fetch);
+  }
+
+  /** The fetcher's pacer (BlobFetcher.setPacer). `registry` is used when the fetcher passes it. */
+  readonly pace = async (bytes: number, kind: PacedKind, registry?: string): Promise<void> => {
+    const transfer = this.current.getStore();
+    // A prefetch transfer a client joined is reported as 'pull' and goes at full speed; it is no longer the job's to stop.
+    if (kind === 'pull' || !transfer) return this.pacePull(bytes, registry ?? transfer?.registry);
+    return this.pacePrefetch(bytes, transfer);
+  };
+
+  /** A pull transfer started or ended upstream (from telemetry): prefetch yields while any runs. */
+  notePullTransfer(registry: string, id: string, done: boolean): void {
+    const ids = this.pullTransfers.get(registry) ?? new Set<string>();
+    if (done) ids.delete(id);
+    else ids.add(id);
+    this.pullTransfers.set(registry, ids);
+    this.lastPullAt.set(registry, this.timing.now());
+  }
+
+  /** A client asked for something (a manifest): its blobs are likely next, so prefetch steps aside now. */
+  notePullActivity(registry?: string): void {
+    this.lastPullAt.set(registry ?? ANY_REGISTRY, this.timing.now());
+  }
+
+  isPullActive(registry: string): boolean {
+    if ((this.pullTransfers.get(registry)?.size ?? 0) > 0) return true;
+    const now = this.timing.now();
+    return [registry, ANY_REGISTRY].some((key) => now - (this.lastPullAt.get(key) ?? Number.NEGATIVE_INFINITY) < this.holdoffMs);
+  }
+
+  private pacePull(bytes: number, registry: string | undefined): void {
+    this.notePullActivity(registry);
+    for (const name of registry === undefined ? this.registriesPulling() : [registry]) this.bucketOf(name)?.spend(bytes);
+  }
+
+  private async pacePrefetch(bytes: number, transfer: TransferState): Promise<void> {
+    transfer.signal?.throwIfAborted();
+    await this.yieldToPulls(transfer);
+    await transfer.cap?.take(bytes, transfer.signal);
+    await this.bucketOf(transfer.registry)?.take(bytes, transfer.signal);
+    transfer.onBytes?.(bytes);
+  }
+
+  /** Waits while a pull is active, letting one chunk through per keep-alive interval. */
+  private async yieldToPulls(transfer: TransferState): Promise<void> {
+    while (this.isPullActive(transfer.registry) && this.timing.now() - transfer.lastChunkAt < this.keepAliveMs) {
+      await this.timing.sleep(YIELD_POLL_MS, transfer.signal);
+    }
+    transfer.lastChunkAt = this.timing.now();
+  }
+
+  /** Without the registry of a pull chunk, it is charged to every registry with a pull running (at least right for the common case of one). */
+  private registriesPulling(): string[] {
+    return [...this.pullTransfers].filter(([, ids]) => ids.size > 0).map(([registry]) => registry);
+  }
+
+  private bucketOf(registry: string): TokenBucket | undefined {
+    const limit = this.options.limitOf(registry);
+    if (!limit || limit <= 0) {
+      this.buckets.delete(registry);
+      return undefined;
+    }
+    let bucket = this.buckets.get(registry);
+    if (!bucket) this.buckets.set(registry, (bucket = new TokenBucket(limit, this.timing)));
+    else if (bucket.bytesPerSecond !== limit) bucket.setRate(limit);
+    return bucket;
+  }
+}
