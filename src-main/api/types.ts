@@ -226,6 +226,29 @@ export interface RegistrySettings {
   bandwidthLimit?: number;
 }
 
+/** PEM files for the mirror listener; required when it listens beyond loopback. */
+export interface TlsSettings {
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * Who may pull through the mirror. 'upstream': each client's credentials are
+ * checked against the upstream registry for the repository asked for, so
+ * caching never widens access; 'htpasswd': the office's own bcrypt list.
+ */
+export type ClientAuthSettings = { mode: 'none' } | { mode: 'upstream' } | { mode: 'htpasswd'; file: string };
+
+/** Protection for a mirror shared on the office LAN. */
+export interface LimitSettings {
+  /** Requests one client address may have in flight at once. */
+  perClientConcurrency: number;
+  /** Sustained requests per second per client address (bursts of 4x are allowed). */
+  perClientRequestsPerSecond: number;
+  /** A client that sends or reads nothing for this long is disconnected. */
+  idleTimeoutSeconds: number;
+}
+
 export interface Settings {
   schemaVersion: number;
   listen: string;
@@ -239,6 +262,9 @@ export interface Settings {
   rules: PrefetchRule[];
   startAtLogin: boolean;
   firstRunDone: boolean;
+  tls?: TlsSettings;
+  clientAuth?: ClientAuthSettings;
+  limits?: LimitSettings;
 }
 
 export interface ConnectionTestResult {

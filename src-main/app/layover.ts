@@ -1,5 +1,4 @@
 import { mkdir, access, constants } from 'node:fs/promises';
-import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { ActivityEvent, LayoverEvent, MirrorState, RegistryStatus, RequestRecord, Settings, Status, TransferStatus } from '../api/types.js';
 import { BlobFetcher } from '../core/fetch/blob-fetcher.js';
@@ -8,10 +7,14 @@ import { TagLister } from '../core/fetch/tag-lister.js';
 import { BlobStore } from '../core/store/blob-store.js';
 import { MetadataIndex } from '../core/store/metadata.js';
 import { Telemetry } from '../core/telemetry/telemetry.js';
-import { createMirrorServer } from '../mirror/mirror-server.js';
+import { createMirrorHandler } from '../mirror/mirror-server.js';
+import { createClientAuthorizer, type ClientAuthorizer } from '../mirror/client-auth.js';
+import { ClientLimiter } from '../mirror/client-limits.js';
+import { createMirrorListener, type MirrorListener } from './mirror-listener.js';
+import { DEFAULT_LIMITS } from './settings.js';
 import type { RegistryRouter } from '../mirror/registry-routing.js';
 import { removeInstance, writeInstance } from './instance.js';
-import { closeServer, formatHostPort, listen, parseHostPort, type HostPort } from './listen.js';
+import { closeServer, formatHostPort, listen, type HostPort } from './listen.js';
 import { buildRouter } from './registries.js';
 import type { SettingsStore } from './settings-store.js';
 
@@ -43,7 +46,8 @@ export class LayoverCore {
   settings: Settings;
   mirrorAddress?: HostPort;
   readonly startedAt = Date.now();
-  private mirrorServer?: Server;
+  private mirror?: MirrorListener;
+  private authorizer?: ClientAuthorizer;
 
   constructor(readonly options: LayoverOptions) {
     this.settings = options.settings;
@@ -65,12 +69,19 @@ export class LayoverCore {
     const { removedLeftovers } = await this.store.open();
     if (removedLeftovers > 0) this.logger.info({ removedLeftovers }, 'removed half-written blobs left by an earlier stop');
     await this.metadata.load();
-    this.mirrorServer = createMirrorServer({
+    this.authorizer = createClientAuthorizer(this.settings.clientAuth);
+    const limits = this.settings.limits ?? DEFAULT_LIMITS;
+    const handler = createMirrorHandler({
       router: () => this.router, blobs: this.blobs, manifests: this.manifests, tags: this.tags,
       metadata: this.metadata, telemetry: this.telemetry, logger: this.logger,
+      authorizer: () => this.authorizer, limiter: new ClientLimiter(limits),
     });
-    this.mirrorAddress = await listen(this.mirrorServer, parseHostPort(this.settings.listen, 'the mirror address (--listen)'), 'mirror address');
-    this.logger.info({ listen: formatHostPort(this.mirrorAddress), dataDir: this.options.dataDir }, 'mirror ready');
+    this.mirror = await createMirrorListener(this.settings, limits, handler, (error) => {
+      if (error) this.telemetry.note('error', `The TLS certificate changed but could not be loaded: ${error.message}`);
+      else this.telemetry.note('info', 'Reloaded the TLS certificate');
+    });
+    this.mirrorAddress = await listen(this.mirror.server, this.mirror.address, 'mirror address');
+    this.logger.info({ listen: formatHostPort(this.mirrorAddress), tls: this.mirror.tls, clientAuth: this.settings.clientAuth?.mode ?? 'none', dataDir: this.options.dataDir }, 'mirror ready');
   }
 
   /** Takes new settings for the requests that follow (listen addresses apply at the next start). */
@@ -78,11 +89,13 @@ export class LayoverCore {
     const previous = this.router;
     this.settings = settings;
     this.router = buildRouter(settings);
+    this.authorizer = createClientAuthorizer(settings.clientAuth);
     void Promise.all(previous.all().map((client) => client.close()));
   }
 
   async stop(): Promise<void> {
-    if (this.mirrorServer) await closeServer(this.mirrorServer);
+    this.mirror?.stopWatching();
+    if (this.mirror) await closeServer(this.mirror.server);
     await Promise.all(this.router.all().map((client) => client.destroy()));
     await this.metadata.close();
     if (this.options.announce) await removeInstance(this.options.dataDir);
@@ -120,12 +133,13 @@ export class LayoverCore {
   status(adminUrl: string): Status {
     const { state, summary } = this.state();
     const address = this.mirrorAddress ? formatHostPort(this.mirrorAddress) : this.settings.listen;
+    const scheme = this.mirror?.tls ? 'https' : 'http';
     return {
       version: VERSION,
       state,
       summary,
       mirrorAddress: address,
-      mirrorUrl: `http://${address}`,
+      mirrorUrl: `${scheme}://${address}`,
       adminUrl,
       dataDir: this.options.dataDir,
       registries: this.registryStatuses(),

@@ -49,6 +49,20 @@ export const registrySchema = z.object({
   bandwidthLimit: z.number().int().nonnegative().optional(),
 });
 
+export const DEFAULT_LIMITS = { perClientConcurrency: 64, perClientRequestsPerSecond: 100, idleTimeoutSeconds: 120 };
+
+const tlsSchema = z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) });
+const clientAuthSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('none') }),
+  z.object({ mode: z.literal('upstream') }),
+  z.object({ mode: z.literal('htpasswd'), file: z.string().min(1) }),
+]);
+const limitsSchema = z.object({
+  perClientConcurrency: z.number().int().positive(),
+  perClientRequestsPerSecond: z.number().positive(),
+  idleTimeoutSeconds: z.number().positive(),
+});
+
 /** The one settings schema: electron-store validates with it on the desktop, the settings file headless. */
 export const settingsSchema = z.object({
   schemaVersion: z.literal(SETTINGS_VERSION),
@@ -61,6 +75,9 @@ export const settingsSchema = z.object({
   rules: z.array(prefetchRuleSchema),
   startAtLogin: z.boolean(),
   firstRunDone: z.boolean(),
+  tls: tlsSchema.optional(),
+  clientAuth: clientAuthSchema.optional(),
+  limits: limitsSchema.optional(),
 }).superRefine((settings, ctx) => {
   if (!settings.registries.some((registry) => registry.name === settings.defaultRegistry)) {
     ctx.addIssue({ code: 'custom', path: ['defaultRegistry'], message: `default registry ${settings.defaultRegistry} is not among the registries` });

@@ -4,6 +4,7 @@ import { VERSION } from '../app/layover.js';
 import { CliError } from './errors.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerRuntimeCommands } from './runtime-commands.js';
+import { registerTlsCommands } from './tls-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('layover')
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServeCommand(program);
   registerRuntimeCommands(program);
+  registerTlsCommands(program);
   return program;
 }
 

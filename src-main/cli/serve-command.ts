@@ -1,7 +1,10 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import type { RegistrySettings, Settings } from '../api/types.js';
+import { existsSync } from 'node:fs';
+import type { ClientAuthSettings, RegistrySettings, Settings } from '../api/types.js';
+import { isLoopback, parseHostPort } from '../app/listen.js';
+import { tlsFiles } from '../app/tls/certificates.js';
 import { startHeadless } from '../app/headless.js';
 import { defaultDataDir } from '../app/instance.js';
 import { prepareDataDir } from '../app/layover.js';
@@ -16,6 +19,9 @@ interface ServeFlags {
   upstream?: string;
   registry: string[];
   config?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  clientAuth?: string[];
 }
 
 export function registerServeCommand(program: Command): void {
@@ -28,6 +34,9 @@ export function registerServeCommand(program: Command): void {
     .option('--registry <name=url[,url...]>', 'a further registry, reached as NAME/... or ?ns=NAME; several URLs are tried in order (repeatable)', collect, [])
     .option('--admin <host:port>', 'dashboard and control API address (default 127.0.0.1:5051)')
     .option('--config <file>', 'settings file (default: settings.json in the data directory)')
+    .option('--tls-cert <file>', 'PEM certificate (chain) for the mirror; required beyond loopback (see `layover tls init`)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option('--client-auth <mode...>', 'who may pull: "upstream" (clients\' own registry credentials, checked upstream), "htpasswd FILE", or "none"')
     .action(async (flags: ServeFlags) => serve(flags));
 }
 
@@ -42,7 +51,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   let settings: Settings;
   try {
     await prepareDataDir(dataDir);
-    settings = applyFlags(await store.load(), flags);
+    settings = withDefaultTls(applyFlags(await store.load(), flags), dataDir);
   } catch (error) {
     throw new CliError((error as Error).message);
   }
@@ -74,9 +83,30 @@ export function applyFlags(settings: Settings, flags: ServeFlags): Settings {
   const next: Settings = structuredClone(settings);
   if (flags.listen) next.listen = flags.listen;
   if (flags.admin) next.admin = flags.admin;
+  if (flags.tlsCert || flags.tlsKey) {
+    if (!flags.tlsCert || !flags.tlsKey) throw new Error('--tls-cert and --tls-key go together');
+    next.tls = { certFile: resolve(flags.tlsCert), keyFile: resolve(flags.tlsKey) };
+  }
+  if (flags.clientAuth) next.clientAuth = parseClientAuthFlag(flags.clientAuth);
   if (flags.upstream) upsertRegistry(next, { name: next.defaultRegistry, endpoints: [{ url: checkUrl(flags.upstream, '--upstream') }] });
   for (const spec of flags.registry) upsertRegistry(next, parseRegistryFlag(spec));
   return parseSettings(next, 'the command line');
+}
+
+export function parseClientAuthFlag(words: string[]): ClientAuthSettings {
+  const [mode, file, ...rest] = words;
+  if (rest.length === 0 && (mode === 'upstream' || mode === 'none') && file === undefined) return { mode };
+  if (mode === 'htpasswd' && file && rest.length === 0) return { mode, file: resolve(file) };
+  throw new Error(`--client-auth expects "upstream", "htpasswd FILE" or "none", got "${words.join(' ')}"`);
+}
+
+/** A certificate made by `layover tls init` is used when the settings name none. */
+function withDefaultTls(settings: Settings, dataDir: string): Settings {
+  if (settings.tls) return settings;
+  const files = tlsFiles(dataDir);
+  return existsSync(files.serverCert) && existsSync(files.serverKey) && !isLoopback(parseHostPort(settings.listen, '--listen').host)
+    ? { ...settings, tls: { certFile: files.serverCert, keyFile: files.serverKey } }
+    : settings;
 }
 
 export function parseRegistryFlag(spec: string): RegistrySettings {

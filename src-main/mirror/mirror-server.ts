@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import rangeParser from 'range-parser';
 import type { Logger } from 'pino';
@@ -14,6 +14,8 @@ import type { MetadataIndex } from '../core/store/metadata.js';
 import type { Telemetry } from '../core/telemetry/telemetry.js';
 import { type RegistryRouter, type ResolvedName } from './registry-routing.js';
 import { parseRoute, type Route } from './routes.js';
+import type { ClientAuthorizer } from './client-auth.js';
+import type { ClientLimiter } from './client-limits.js';
 
 export interface MirrorDependencies {
   /** A function, because settings changes replace the router while the server runs. */
@@ -24,7 +26,13 @@ export interface MirrorDependencies {
   metadata: MetadataIndex;
   telemetry: Telemetry;
   logger: Logger;
+  /** Who may read what; undefined leaves the mirror open (a workstation on loopback). */
+  authorizer?: () => ClientAuthorizer | undefined;
+  limiter?: ClientLimiter;
 }
+
+/** A read-only mirror has no use for request bodies; anything larger is refused unread. */
+const MAX_REQUEST_BODY_BYTES = 64 * 1024;
 
 const API_VERSION_HEADER = { 'docker-distribution-api-version': 'registry/2.0' };
 /** Platform served to clients that cannot read an index (what distribution does too). */
@@ -41,27 +49,32 @@ interface RequestNote {
   error?: string;
 }
 
-/** The /v2 HTTP front: routing, names, errors, Range. Read-only. */
-export function createMirrorServer(deps: MirrorDependencies): Server {
-  const server = createServer((req, res) => {
+/** The /v2 HTTP front: routing, names, errors, Range. Read-only. The app puts it on an HTTP or HTTPS server. */
+export function createMirrorHandler(deps: MirrorDependencies): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
     const started = Date.now();
     const note: RequestNote = { registry: deps.router().default.name, kind: 'other', bytes: 0 };
     res.on('close', () => logRequest(deps, req, res, note, started));
     handle(deps, req, res, note).catch((error) => sendError(res, note, error, deps.logger));
-  });
-  server.keepAliveTimeout = 65_000;
-  return server;
+  };
 }
 
 async function handle(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, note: RequestNote): Promise<void> {
+  if (deps.limiter) res.once('close', deps.limiter.admit(req.socket.remoteAddress ?? 'unknown'));
+  if (Number(req.headers['content-length'] ?? 0) > MAX_REQUEST_BODY_BYTES) throw new OciError(413, 'UNSUPPORTED', 'request body too large for a read-only mirror');
   const url = new URL(req.url ?? '/', 'http://mirror.invalid');
   const route = parseRoute(req.method ?? 'GET', url.pathname);
   note.kind = route.kind;
-  if (route.kind === 'base') return sendJson(req, res, 200, {});
-  if (route.kind === 'catalog') return sendCatalog(deps, req, res, url);
+  const authorizer = deps.authorizer?.();
+  if (route.kind === 'base') {
+    await authorizer?.authorizeLogin(req.headers, deps.router().all());
+    return sendJson(req, res, 200, {});
+  }
+  if (route.kind === 'catalog') return sendCatalog(deps, req, res, url, authorizer);
   const name = deps.router().resolve(route.path, url.searchParams.get('ns'));
   note.registry = name.client.name;
   note.repository = name.repository;
+  await authorizer?.authorize(req.headers, name.client, name.repository);
   switch (route.kind) {
     case 'tags':
       return sendTags(deps, req, res, url, name, route);
@@ -172,10 +185,18 @@ async function sendTags(deps: MirrorDependencies, req: IncomingMessage, res: Ser
   sendPage(req, res, `/v2/${route.path}/tags/list`, url, page, { name: route.path, tags: page.items }, extra);
 }
 
-async function sendCatalog(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+/** What the cache holds; with client auth, only the repositories this client may read. */
+async function sendCatalog(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, url: URL, authorizer: ClientAuthorizer | undefined): Promise<void> {
   const n = parsePageSize(url.searchParams.get('n'));
-  const names = deps.metadata.repositories().map(({ registry, repository }) =>
-    registry === deps.router().default.name ? repository : `${registry}/${repository}`);
+  const router = deps.router();
+  await authorizer?.authorizeLogin(req.headers, router.all());
+  const names: string[] = [];
+  for (const { registry, repository } of deps.metadata.repositories()) {
+    const client = router.find(registry);
+    if (!client) continue;
+    if (authorizer && !(await authorizer.authorize(req.headers, client, repository).then(() => true, () => false))) continue;
+    names.push(registry === router.default.name ? repository : `${registry}/${repository}`);
+  }
   const page = paginate([...new Set(names)].sort(compareLexically), n, url.searchParams.get('last'));
   sendPage(req, res, '/v2/_catalog', url, page, { repositories: page.items }, {});
 }

@@ -149,6 +149,32 @@ export class RegistryClient {
   }
 
   /** Lets requests in flight finish (a settings change replaces this client while transfers run). */
+  /**
+   * Would the upstream let these credentials (or an anonymous client) read
+   * this repository? Asked with a fresh auth state, so Layover's own
+   * credentials never stand in for the client's. `repository` undefined asks
+   * about the registry as a whole (a `docker login` to the mirror).
+   */
+  async checkAccess(repository: string | undefined, credentials: Credentials | undefined): Promise<'allowed' | 'unauthorized' | 'denied'> {
+    const endpoint = this.orderedEndpoints()[0]!;
+    const auth = new EndpointAuth(async () => credentials, (url) => (url.origin === endpoint.url.origin ? endpoint.dispatcher : this.fallbackDispatcher), USER_AGENT);
+    const req: UpstreamRequest = repository
+      ? { method: 'GET', path: `/v2/${repository}/tags/list`, query: { n: '1' }, scope: `repository:${repository}:pull` }
+      : { method: 'GET', path: '/v2/' };
+    let response: UpstreamResponse;
+    try {
+      response = await this.requestEndpoint(endpoint, req, auth);
+    } catch (error) {
+      if (error instanceof UpstreamAuthError) return error.status === 403 ? 'denied' : 'unauthorized';
+      throw new UpstreamUnavailableError(this.name, [describeNetworkError(error)]);
+    }
+    await response.body.dump();
+    if (response.status === 401) return 'unauthorized';
+    if (response.status === 403) return 'denied';
+    if (response.status === 200 || response.status === 404) return 'allowed';
+    throw new UpstreamUnavailableError(this.name, [`HTTP ${response.status} while checking access`]);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.endpoints.map((endpoint) => endpoint.dispatcher.close()), this.fallbackDispatcher.close()]);
   }
@@ -164,21 +190,21 @@ export class RegistryClient {
     return [...this.endpoints.filter((e) => !e.health.isDown(now)), ...this.endpoints.filter((e) => e.health.isDown(now))];
   }
 
-  private async requestEndpoint(endpoint: Endpoint, req: UpstreamRequest): Promise<UpstreamResponse> {
+  private async requestEndpoint(endpoint: Endpoint, req: UpstreamRequest, auth = endpoint.auth): Promise<UpstreamResponse> {
     const url = new URL(endpoint.url.pathname.replace(/\/$/, '') + req.path, endpoint.url);
     for (const [key, value] of Object.entries(req.query ?? {})) url.searchParams.set(key, value);
-    let response = await this.send(endpoint, url, req, await endpoint.auth.header(req.scope));
+    let response = await this.send(endpoint, url, req, await auth.header(req.scope));
     const challenge = response.statusCode === 401 ? parseChallenge(headerValue(response.headers['www-authenticate'])) : undefined;
     if (challenge) {
       await response.body.dump();
-      endpoint.auth.invalidate(req.scope);
-      endpoint.auth.learn(challenge);
-      response = await this.send(endpoint, url, req, await endpoint.auth.header(req.scope, challenge.params.scope));
+      auth.invalidate(req.scope);
+      auth.learn(challenge);
+      response = await this.send(endpoint, url, req, await auth.header(req.scope, challenge.params.scope));
     }
-    return this.followRedirects(endpoint, req, response, url);
+    return this.followRedirects(endpoint, req, response, url, auth);
   }
 
-  private async followRedirects(endpoint: Endpoint, req: UpstreamRequest, first: Dispatcher.ResponseData, firstUrl: URL): Promise<UpstreamResponse> {
+  private async followRedirects(endpoint: Endpoint, req: UpstreamRequest, first: Dispatcher.ResponseData, firstUrl: URL, auth: EndpointAuth): Promise<UpstreamResponse> {
     let response = first;
     let url = firstUrl;
     for (let hops = 0; req.followRedirects && isRedirect(response.statusCode); hops++) {
@@ -188,7 +214,7 @@ export class RegistryClient {
       url = new URL(location, url);
       // Credentials are for the registry only, never for the object store it redirects to.
       const sameOrigin = url.origin === endpoint.url.origin;
-      response = await this.send(endpoint, url, req, sameOrigin ? await endpoint.auth.header(req.scope) : undefined);
+      response = await this.send(endpoint, url, req, sameOrigin ? await auth.header(req.scope) : undefined);
     }
     return { status: response.statusCode, headers: response.headers, body: response.body, endpoint: endpoint.config.url };
   }
