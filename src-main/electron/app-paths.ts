@@ -1,0 +1,45 @@
+/**
+ * Where the shell finds its parts, in development (the repository) and
+ * packaged (app.asar plus resources/). Pure.
+ *
+ * The compiled main process is dist/main/electron/main.js, so the app's root
+ * (the repository, or app.asar) is three folders up from it.
+ */
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export interface AppPaths {
+  appRoot: string;
+  /** The dashboard built by the renderer (vite, base './'). */
+  dashboardIndex: string;
+  /** Its file:// URL: what IPC senders, navigations and requests are checked against. */
+  dashboardUrl: string;
+  /** The sandboxed preload, bundled to CommonJS. */
+  preload: string;
+  /** Tray icons: assets/tray, shipped as extraResources to resources/tray. */
+  trayIconsDir: string;
+  /** The app icon for windows and notifications (Linux, Windows). */
+  appIcon: string;
+}
+
+export function appPaths(input: { mainDir: string; isPackaged: boolean; resourcesPath: string }): AppPaths {
+  const appRoot = resolve(input.mainDir, '..', '..', '..');
+  const dashboardIndex = join(appRoot, 'dist', 'renderer', 'index.html');
+  return {
+    appRoot,
+    dashboardIndex,
+    dashboardUrl: pathToFileURL(dashboardIndex).href,
+    preload: join(appRoot, 'dist', 'electron', 'preload.cjs'),
+    trayIconsDir: input.isPackaged ? join(input.resourcesPath, 'tray') : join(appRoot, 'assets', 'tray'),
+    appIcon: input.isPackaged ? join(input.resourcesPath, 'icon.png') : join(appRoot, 'assets', 'icon.png'),
+  };
+}
+
+/**
+ * The core's data folder (blobs, tag index, instance.json): a folder of its
+ * own inside Electron's userData, apart from Chromium's profile files (whose
+ * "Cache" would collide with a "cache" on case-insensitive disks).
+ */
+export function desktopDataDir(userData: string): string {
+  return join(userData, 'data');
+}
