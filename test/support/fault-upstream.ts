@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { LOOPBACK } from './ports.js';
 
@@ -29,6 +30,8 @@ export interface RecordedRequest {
 export interface FaultUpstreamOptions {
   /** Require a Bearer token from the built-in token server, optionally only for these credentials. */
   bearer?: { username?: string; password?: string; expiresIn?: number };
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: Buffer | string; key: Buffer | string };
 }
 
 export interface FaultUpstream {
@@ -78,7 +81,7 @@ export async function startFaultUpstream(options: FaultUpstreamOptions = {}): Pr
     return Boolean(issued && issued.expiresAt > Date.now() && (!repository || issued.scope === `repository:${repository}:pull`));
   };
 
-  const server: Server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): unknown => {
     const { pathname, searchParams } = new URL(req.url ?? '/', 'http://x');
     if (pathname === '/token') return issueToken(req, res, searchParams);
     requests.push({ method: req.method ?? 'GET', path: pathname, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
@@ -100,7 +103,8 @@ export async function startFaultUpstream(options: FaultUpstreamOptions = {}): Pr
     const blobMatch = /^\/v2\/(.+)\/blobs\/([^/]+)$/.exec(pathname);
     if (blobMatch) return serveBlob(req, res, blobMatch[2]!, fault);
     res.writeHead(404).end();
-  });
+  };
+  const server: Server = options.tls ? (createHttpsServer(options.tls, handler) as unknown as Server) : createServer(handler);
 
   function issueToken(req: IncomingMessage, res: ServerResponse, params: URLSearchParams): void {
     const basic = req.headers.authorization?.startsWith('Basic ') ? Buffer.from(req.headers.authorization.slice(6), 'base64').toString() : undefined;
@@ -147,7 +151,7 @@ export async function startFaultUpstream(options: FaultUpstreamOptions = {}): Pr
 
   await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
   const port = (server.address() as AddressInfo).port;
-  url = `http://${LOOPBACK}:${port}`;
+  url = `${options.tls ? 'https' : 'http'}://${LOOPBACK}:${port}`;
 
   return {
     url,

@@ -83,3 +83,10 @@ export async function waitForPortClosed(port: number, host = LOOPBACK, timeoutMs
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * A host name that fails to resolve without a packet leaving the machine: its
+ * first label is 64 characters, one over DNS's limit, so the resolver refuses
+ * it locally (a plain `.invalid` name would still be sent to the DNS server).
+ */
+export const UNRESOLVABLE_HOST = `${'a'.repeat(64)}.layover-test.invalid`;
