@@ -35,7 +35,12 @@ function findDashboard(): string | undefined {
 /** `layover serve`: the core, plus the admin listener with the API, SSE, /metrics and the dashboard. */
 export async function startHeadless(options: HeadlessOptions): Promise<HeadlessInstance> {
   const core = new LayoverCore(options);
-  await core.start();
+  try {
+    await core.start();
+  } catch (error) {
+    await core.stop();
+    throw error;
+  }
   const adminAddress = parseHostPort(options.settings.admin, 'the admin address (--admin)');
   const adminToken = isLoopback(adminAddress.host) ? undefined : options.adminToken ?? randomBytes(24).toString('base64url');
   let adminUrl = `http://${formatHostPort(adminAddress)}`;

@@ -11,7 +11,8 @@ import { createMirrorHandler } from '../mirror/mirror-server.js';
 import { createClientAuthorizer, type ClientAuthorizer } from '../mirror/client-auth.js';
 import { ClientLimiter } from '../mirror/client-limits.js';
 import { createMirrorListener, type MirrorListener } from './mirror-listener.js';
-import { DEFAULT_LIMITS } from './settings.js';
+import { DEFAULT_LIMITS, redactSettings } from './settings.js';
+import { EventEmitter } from 'node:events';
 import type { RegistryRouter } from '../mirror/registry-routing.js';
 import { removeInstance, writeInstance } from './instance.js';
 import { closeServer, formatHostPort, listen, type HostPort } from './listen.js';
@@ -48,6 +49,8 @@ export class LayoverCore {
   readonly startedAt = Date.now();
   private mirror?: MirrorListener;
   private authorizer?: ClientAuthorizer;
+  /** Events from the rooms above telemetry (settings, prefetch jobs), in the API's shape. */
+  private readonly published = new EventEmitter<{ event: [LayoverEvent] }>().setMaxListeners(0);
 
   constructor(readonly options: LayoverOptions) {
     this.settings = options.settings;
@@ -90,6 +93,7 @@ export class LayoverCore {
     this.settings = settings;
     this.router = buildRouter(settings);
     this.authorizer = createClientAuthorizer(settings.clientAuth);
+    this.publish({ type: 'settings', settings: redactSettings(settings) });
     void Promise.all(previous.all().map((client) => client.close()));
   }
 
@@ -156,6 +160,11 @@ export class LayoverCore {
     };
   }
 
+  /** Sends an event to every subscriber of onEvent (the prefetch layer reports jobs this way). */
+  publish(event: LayoverEvent): void {
+    this.published.emit('event', event);
+  }
+
   /** Live events for the dashboard and the tray, in the API's shape. */
   onEvent(listener: (event: LayoverEvent) => void): () => void {
     const onRequest = (request: RequestRecord) => listener({ type: 'request', request });
@@ -164,7 +173,9 @@ export class LayoverCore {
     this.telemetry.on('request', onRequest);
     this.telemetry.on('transfer', onTransfer);
     this.telemetry.on('activity', onActivity);
+    this.published.on('event', listener);
     return () => {
+      this.published.off('event', listener);
       this.telemetry.off('request', onRequest);
       this.telemetry.off('transfer', onTransfer);
       this.telemetry.off('activity', onActivity);

@@ -34,12 +34,3 @@ export function appPaths(input: { mainDir: string; isPackaged: boolean; resource
     appIcon: input.isPackaged ? join(input.resourcesPath, 'icon.png') : join(appRoot, 'assets', 'icon.png'),
   };
 }
-
-/**
- * The core's data folder (blobs, tag index, instance.json): a folder of its
- * own inside Electron's userData, apart from Chromium's profile files (whose
- * "Cache" would collide with a "cache" on case-insensitive disks).
- */
-export function desktopDataDir(userData: string): string {
-  return join(userData, 'data');
-}

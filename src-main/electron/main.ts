@@ -15,7 +15,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import type { SettingsStore } from '../app/settings-store.js';
-import { appPaths, desktopDataDir } from './app-paths.js';
+import { appPaths } from './app-paths.js';
+import { defaultDataDir } from '../app/instance.js';
 import { CoreHost, type CoreHostState } from './core-host.js';
 import { DashboardWindow } from './dashboard-window.js';
 import { createDesktopSettingsStore } from './electron-settings.js';
@@ -107,7 +108,7 @@ function runShell(): void {
     powerMonitor.on('shutdown', () => app.quit());
 
     const settingsStore = openSettingsStore(logger);
-    host = new CoreHost({ dataDir: desktopDataDir(app.getPath('userData')), logger, settingsStore, announce: true });
+    host = new CoreHost({ dataDir: defaultDataDir() /* the folder the CLI looks in, so `layover pull` finds the tray's mirror */, logger, settingsStore, announce: true });
     const started = host.start();
 
     controller = new TrayController({

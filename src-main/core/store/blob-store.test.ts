@@ -120,3 +120,16 @@ test('metadata is written atomically and tags named like prototype keys are plai
     assert.equal(({} as Record<string, unknown>).digest, undefined, 'Object.prototype untouched');
   });
 });
+
+test('closing metadata that was never loaded leaves the file alone', async () => {
+  await withStore(async (_store, dir) => {
+    const first = new MetadataIndex(dir);
+    await first.load();
+    first.setTag('docker.io', 'library/x', 'latest', { digest: 'sha256:1', mediaType: 'm', checkedAt: 1 });
+    await first.close();
+    await new MetadataIndex(dir).close();
+    const reloaded = new MetadataIndex(dir);
+    await reloaded.load();
+    assert.equal(reloaded.getTag('docker.io', 'library/x', 'latest')?.digest, 'sha256:1');
+  });
+});

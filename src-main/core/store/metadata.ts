@@ -45,6 +45,8 @@ export class MetadataIndex {
   private flushTimer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
   private readonly path: string;
+  /** Until load() has read the file, a flush would overwrite it with nothing. */
+  private loaded = false;
 
   constructor(dataDir: string) {
     this.path = join(dataDir, METADATA_FILE);
@@ -57,6 +59,7 @@ export class MetadataIndex {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${this.path}: ${(error as Error).message}`);
     }
+    this.loaded = true;
   }
 
   repository(registry: string, repository: string): RepositoryRecord | undefined {
@@ -120,6 +123,7 @@ export class MetadataIndex {
 
   /** Writes now; concurrent calls are serialised so an older snapshot never lands last. */
   flush(): Promise<void> {
+    if (!this.loaded) return this.flushing;
     this.flushing = this.flushing.then(() => writeFileAtomic(this.path, JSON.stringify(this.data)));
     return this.flushing;
   }
