@@ -3,6 +3,7 @@
  * telemetry) or as the real `layover serve` child process (for the CLI
  * contract and kill -9).
  */
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Settings } from '../../src-main/api/types.js';
@@ -64,7 +65,11 @@ export interface LayoverProcess {
 const CLI_ENTRY = join(import.meta.dirname, '..', '..', 'bin', 'layover.js');
 
 /** The real command line, `layover serve ...`, as a child process (the compiled build: run `npm run build` first). */
-export async function startLayoverProcess(args: { dataDir: string; upstream: string; registries?: string[]; port?: number; adminPort?: number }): Promise<LayoverProcess> {
+export async function startLayoverProcess(args: { dataDir: string; upstream: string; registries?: string[]; port?: number; adminPort?: number; settings?: Partial<Settings> }): Promise<LayoverProcess> {
+  if (args.settings) {
+    await mkdir(args.dataDir, { recursive: true });
+    await writeFile(join(args.dataDir, 'settings.json'), JSON.stringify({ ...defaultSettings(), ...args.settings }, null, 2));
+  }
   const port = args.port ?? (await freePort());
   const adminPort = args.adminPort ?? (await freePort());
   const cli = ['serve', '--data', args.dataDir, '--listen', `${LOOPBACK}:${port}`, '--admin', `${LOOPBACK}:${adminPort}`, '--upstream', args.upstream];
