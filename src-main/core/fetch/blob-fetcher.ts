@@ -28,6 +28,7 @@ export interface BlobSource {
 
 interface Transfer {
   ingest: Ingest;
+  tracker: TransferTracker;
   done: Promise<void>;
 }
 
@@ -72,7 +73,7 @@ export class BlobFetcher {
       this.inflight.set(req.digest, transfer);
       transfer.catch(() => this.inflight.delete(req.digest));
     }
-    return followerSource(req.digest, await transfer);
+    return this.followerSource(req.digest, await transfer);
   }
 
   /** How large a blob is without fetching it: the store, a transfer in flight, or an upstream HEAD. */
@@ -123,6 +124,22 @@ export class BlobFetcher {
     };
   }
 
+  /** A source that follows the ingest on disk; each open stream counts as a client waiting on the transfer. */
+  private followerSource(digest: string, transfer: Transfer): BlobSource {
+    return {
+      digest,
+      size: transfer.ingest.expectedSize,
+      cache: 'miss',
+      stream: (start, end) => {
+        const stream = this.track(digest, Readable.from(followIngest(transfer.ingest, start, end), { objectMode: false, highWaterMark: READ_CHUNK_BYTES }));
+        transfer.tracker.status.clients += 1;
+        stream.once('close', () => (transfer.tracker.status.clients -= 1));
+        return stream;
+      },
+      complete: () => transfer.done,
+    };
+  }
+
   private async startTransfer(req: BlobRequest): Promise<Transfer> {
     const what = `blob ${req.digest} of ${req.repository}`;
     let response: UpstreamResponse;
@@ -140,11 +157,11 @@ export class BlobFetcher {
     const ingest = await this.store.createIngest(req.digest, Number.isSafeInteger(length) ? length : undefined);
     const tracker = this.telemetry.startTransfer({
       registry: req.client.name, repository: req.repository, digest: req.digest,
-      bytesTotal: ingest.expectedSize, clients: 1, kind: req.kind,
+      bytesTotal: ingest.expectedSize, clients: 0, kind: req.kind,
     });
     const done = this.pump(response, ingest, tracker, req);
     done.catch(() => undefined); // failures reach clients through the ingest
-    return { ingest, done };
+    return { ingest, tracker, done };
   }
 
   /** Copies the upstream body into the ingest; on any failure every follower aborts. */
@@ -172,14 +189,4 @@ export class BlobFetcher {
 
 function blobPath(req: Omit<BlobRequest, 'kind'>) {
   return { path: `/v2/${req.repository}/blobs/${req.digest}`, scope: `repository:${req.repository}:pull` };
-}
-
-function followerSource(digest: string, transfer: Transfer): BlobSource {
-  return {
-    digest,
-    size: transfer.ingest.expectedSize,
-    cache: 'miss',
-    stream: (start, end) => Readable.from(followIngest(transfer.ingest, start, end), { objectMode: false, highWaterMark: READ_CHUNK_BYTES }),
-    complete: () => transfer.done,
-  };
 }
