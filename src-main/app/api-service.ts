@@ -1,5 +1,5 @@
 import type { LayoverApi } from '../api/layover-api.js';
-import type { ConnectionTestResult, EndpointSettings, Settings } from '../api/types.js';
+import type { ConnectionTestResult, EndpointSettings, LayoverEvent, Settings } from '../api/types.js';
 import { parseChallenge } from '../core/upstream/challenge.js';
 import { headerValue, RegistryClient } from '../core/upstream/registry-client.js';
 import type { LayoverCore } from './layover.js';
@@ -23,11 +23,11 @@ export function createApiService(core: LayoverCore, adminUrl: () => string, exte
   };
   const base: LayoverApi = {
     getStatus: async () => core.status(adminUrl()),
-    subscribe: (listener) => core.onEvent(listener),
+    subscribe: (listener) => subscribeWithStatus(core, adminUrl, listener),
     getActivity: async () => ({ requests: core.telemetry.recentRequests(), events: core.telemetry.recentEvents(), jobs: [] }),
     getSettings: async () => redactSettings(core.settings),
     updateSettings: async (patch) => redactSettings(await applySettings(core, patch)),
-    testConnection: (endpoint) => testConnection(endpoint),
+    testConnection: (endpoint) => testConnection(withSavedPassword(core.settings, endpoint)),
     listRepositories: missing('Browsing the upstream catalog'),
     listTags: missing('Tag sync state'),
     prefetch: missing('Prefetch'),
@@ -50,6 +50,23 @@ export function createApiService(core: LayoverCore, adminUrl: () => string, exte
 }
 
 /**
+ * Live events, plus a status event whenever the mirror's state changes (an
+ * upstream lost or back), so the dashboard and the tray turn offline at once
+ * rather than at their next poll.
+ */
+function subscribeWithStatus(core: LayoverCore, adminUrl: () => string, listener: (event: LayoverEvent) => void): () => void {
+  let lastState = core.state().state;
+  return core.onEvent((event) => {
+    listener(event);
+    if (event.type === 'status') return;
+    const { state } = core.state();
+    if (state === lastState) return;
+    lastState = state;
+    listener({ type: 'status', status: core.status(adminUrl()) });
+  });
+}
+
+/**
  * Saves a settings change. Passwords are write-only: an endpoint sent back
  * without one keeps the password it had. Registry changes take effect for new
  * requests at once; listen addresses at the next start.
@@ -67,6 +84,13 @@ async function applySettings(core: LayoverCore, patch: Partial<Settings>): Promi
   await core.options.settingsStore?.save(settings);
   core.applySettings(settings);
   return settings;
+}
+
+/** The dashboard never holds saved passwords: an endpoint sent with hasPassword and no password means "the one saved for this URL". */
+function withSavedPassword(settings: Settings, endpoint: EndpointSettings): EndpointSettings {
+  if (endpoint.password !== undefined || !endpoint.hasPassword) return endpoint;
+  const saved = settings.registries.flatMap((registry) => registry.endpoints).find((e) => e.url === endpoint.url && e.username === endpoint.username);
+  return saved?.password ? { ...endpoint, password: saved.password } : endpoint;
 }
 
 /** Asks an endpoint for /v2/ with the given credentials and reports what happened, exactly. */
