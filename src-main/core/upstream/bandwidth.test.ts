@@ -121,3 +121,17 @@ test('the job cap and the registry budget both hold; the slower one wins', async
   const expected = (20 * 16 - 64 - 16) / 50;
   assert.ok(Math.abs(timing.now() / 1000 - expected) < 0.05, `${timing.now()} ms`);
 });
+
+test('an interruptible prefetch transfer stops at once for a pull, and can wait for the pull to end', async () => {
+  const timing = virtualTiming();
+  const budget = new BandwidthBudget({ limitOf: () => undefined, timing, pullHoldoffMs: 1000 });
+  budget.notePullTransfer('hub', 't1', false);
+  await budget.runPrefetch({ registry: 'hub', interruptible: true }, async () => {
+    await assert.rejects(budget.pace(KiB, 'prefetch'), (error: Error) => error.name === 'YieldToPull');
+  });
+  const waiting = budget.whenPullsEnd('hub');
+  budget.notePullTransfer('hub', 't1', true);
+  await waiting;
+  assert.ok(timing.now() >= 1000, 'after the hold-off');
+  await budget.runPrefetch({ registry: 'hub', interruptible: true }, () => budget.pace(KiB, 'prefetch'));
+});

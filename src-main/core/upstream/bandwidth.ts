@@ -122,9 +122,23 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/**
+ * Thrown at a prefetch chunk of an interruptible transfer while a pull is
+ * active: the transfer closes its connection (so the link is free at once,
+ * not after the socket buffers drain) and resumes later with Range.
+ */
+export class YieldToPull extends Error {
+  constructor(readonly registry: string) {
+    super(`prefetch from ${registry} yields to a client pull`);
+    this.name = 'YieldToPull';
+  }
+}
+
 /** One prefetch transfer as the budget sees it: whose bytes, under which cap, stoppable how. */
 export interface PrefetchTransfer {
   registry: string;
+  /** Yield by throwing YieldToPull (the transfer can resume with Range) rather than by waiting. */
+  interruptible?: boolean;
   /** The job's own cap, shared by all of the job's transfers. */
   cap?: TokenBucket;
   /** Aborted when the job is paused or cancelled: the transfer stops at its next chunk. */
@@ -202,6 +216,11 @@ export class BandwidthBudget {
     this.lastPullAt.set(registry ?? ANY_REGISTRY, this.timing.now());
   }
 
+  /** Resolves once no pull from the registry is waiting or flowing. */
+  async whenPullsEnd(registry: string, signal?: AbortSignal): Promise<void> {
+    while (this.isPullActive(registry)) await this.timing.sleep(YIELD_POLL_MS, signal);
+  }
+
   isPullActive(registry: string): boolean {
     if ((this.pullTransfers.get(registry)?.size ?? 0) > 0) return true;
     const now = this.timing.now();
@@ -221,8 +240,9 @@ export class BandwidthBudget {
     transfer.onBytes?.(bytes);
   }
 
-  /** Waits while a pull is active, letting one chunk through per keep-alive interval. */
+  /** Waits while a pull is active, letting one chunk through per keep-alive interval; an interruptible transfer stops instead. */
   private async yieldToPulls(transfer: TransferState): Promise<void> {
+    if (transfer.interruptible && this.isPullActive(transfer.registry)) throw new YieldToPull(transfer.registry);
     while (this.isPullActive(transfer.registry) && this.timing.now() - transfer.lastChunkAt < this.keepAliveMs) {
       await this.timing.sleep(YIELD_POLL_MS, transfer.signal);
     }
