@@ -1,0 +1,119 @@
+import type { Platform } from '../api/types.js';
+import { errorForUpstreamFailure, errorForUpstreamStatus, isUpstreamOutage } from '../core/fetch/upstream-errors.js';
+import { UPSTREAM_MANIFEST_ACCEPT } from '../core/oci/media-types.js';
+import { headerValue, type RegistryClient, type UpstreamResponse } from '../core/upstream/registry-client.js';
+import { collectImage, sumSizes, type Descriptor, type ManifestLoader } from './image-walk.js';
+import type { PrefetchCore } from './prefetch-core.js';
+
+/** Where one tag points now. */
+export interface ResolvedTag {
+  tag: string;
+  digest: string;
+  mediaType: string;
+  /** False when the upstream could not be asked and the cached tag was used (stale-if-error). */
+  checked: boolean;
+}
+
+/** What a prefetch will transfer, known before the first byte moves. */
+export interface Plan {
+  tags: ResolvedTag[];
+  manifests: string[];
+  /** Every config and layer the tags need for the chosen platforms, each once. */
+  blobs: Descriptor[];
+  /** Those the store does not hold yet. */
+  missing: Descriptor[];
+  totalBytes: number;
+  missingBytes: number;
+}
+
+export interface PlanRequest {
+  client: RegistryClient;
+  repository: string;
+  tags: string[];
+  /** undefined: every platform of an index. */
+  platforms: Platform[] | undefined;
+  /** Told about every tag checked upstream (or not), for its sync state. */
+  onChecked?: (tag: string, outcome: { digest?: string; error?: unknown }) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Tags -> manifests (through the core's ManifestFetcher, so they are
+ * verified and stored) -> the chosen platforms under an index -> configs and
+ * layers -> what the store lacks. Each tag is checked with a HEAD, which is
+ * cheap and not counted against Docker Hub's pull limit.
+ */
+export async function planPrefetch(core: PrefetchCore, request: PlanRequest): Promise<Plan> {
+  const { client, repository } = request;
+  const load: ManifestLoader = async (digest) => core.manifests.get({ client, repository, reference: digest });
+  const tags: ResolvedTag[] = [];
+  const manifests = new Set<string>();
+  const blobs = new Map<string, Descriptor>();
+  for (const tag of request.tags) {
+    request.signal?.throwIfAborted();
+    const resolved = await resolveTag(core, client, repository, tag, request.onChecked);
+    tags.push(resolved);
+    const content = await collectImage(load, resolved.digest, request.platforms, `${repository}:${tag}`);
+    for (const digest of content.manifests) manifests.add(digest);
+    for (const blob of content.blobs) blobs.set(blob.digest, blob);
+  }
+  const missing: Descriptor[] = [];
+  for (const blob of blobs.values()) {
+    if ((await core.store.sizeOf(blob.digest)) === undefined) missing.push(blob);
+  }
+  const all = [...blobs.values()];
+  return { tags, manifests: [...manifests], blobs: all, missing, totalBytes: sumSizes(all), missingBytes: sumSizes(missing) };
+}
+
+/** The digest a tag has upstream now; the cached one when the upstream is out. */
+async function resolveTag(core: PrefetchCore, client: RegistryClient, repository: string, tag: string, onChecked: PlanRequest['onChecked']): Promise<ResolvedTag> {
+  try {
+    const resolved = await headTag(core, client, repository, tag);
+    onChecked?.(tag, { digest: resolved.digest });
+    return resolved;
+  } catch (error) {
+    onChecked?.(tag, { error });
+    const cached = core.metadata.getTag(client.name, repository, tag);
+    if (cached && isUpstreamOutage(error)) return { tag, digest: cached.digest, mediaType: cached.mediaType, checked: false };
+    throw error;
+  }
+}
+
+async function headTag(core: PrefetchCore, client: RegistryClient, repository: string, tag: string): Promise<ResolvedTag> {
+  const upstream = await upstreamTagDigest(client, repository, tag);
+  if (upstream.digest) return { tag, digest: upstream.digest, mediaType: upstream.mediaType, checked: true };
+  // A registry that does not say the digest on HEAD: the GET tells it (and stores the manifest).
+  const manifest = await core.manifests.get({ client, repository, reference: tag });
+  return { tag, digest: manifest.digest, mediaType: manifest.mediaType, checked: true };
+}
+
+/** The upstream's digest for a tag, by HEAD: cheap, and not counted against Docker Hub's pull limit. */
+export async function upstreamTagDigest(client: RegistryClient, repository: string, tag: string): Promise<{ digest?: string; mediaType: string }> {
+  const what = `manifest ${repository}:${tag}`;
+  let response: UpstreamResponse;
+  try {
+    response = await client.request({
+      method: 'HEAD', path: `/v2/${repository}/manifests/${tag}`,
+      headers: { accept: UPSTREAM_MANIFEST_ACCEPT }, scope: `repository:${repository}:pull`,
+    });
+  } catch (error) {
+    throw errorForUpstreamFailure(error, what);
+  }
+  await response.body.dump();
+  if (response.status !== 200) throw errorForUpstreamStatus(response, 'manifest', what);
+  const digest = headerValue(response.headers['docker-content-digest']);
+  const mediaType = headerValue(response.headers['content-type'])?.split(';')[0]?.trim() ?? '';
+  return { ...(digest ? { digest } : {}), mediaType };
+}
+
+/**
+ * Points the cached tags at what was prefetched, once every blob is in: a
+ * pull during the transfer sees the old image or the new one, never half.
+ */
+export function commitTags(core: PrefetchCore, registry: string, repository: string, tags: ResolvedTag[], now: number): void {
+  for (const resolved of tags) {
+    const mediaType = core.metadata.getManifest(resolved.digest)?.mediaType ?? resolved.mediaType;
+    const checkedAt = resolved.checked ? now : core.metadata.getTag(registry, repository, resolved.tag)?.checkedAt ?? 0;
+    core.metadata.setTag(registry, repository, resolved.tag, { digest: resolved.digest, mediaType, checkedAt });
+  }
+}

@@ -1,0 +1,80 @@
+import type { EpochMs, TagState } from '../api/types.js';
+import { explainFailure } from './failures.js';
+import { collectImage } from './image-walk.js';
+import type { ResolvedTag } from './planner.js';
+import { storeManifestLoader, type PrefetchCore } from './prefetch-core.js';
+import { tagKey, type PrefetchState } from './prefetch-state.js';
+
+/**
+ * Where each tag stands: what the upstream had at the last check (a HEAD),
+ * what the cache holds, and how the last sync went. The mirror's own
+ * revalidations count as checks too (they update the cached tag).
+ */
+export class SyncBook {
+  constructor(private readonly core: PrefetchCore, private readonly state: PrefetchState) {}
+
+  checked(registry: string, repository: string, tag: string, outcome: { digest?: string; error?: unknown }, now: EpochMs): void {
+    const record = this.state.tag(tagKey(registry, repository, tag));
+    record.lastCheck = now;
+    if (outcome.digest) record.upstreamDigest = outcome.digest;
+    if (outcome.error !== undefined) this.markFailed(record, explainFailure(outcome.error), now);
+    this.state.saveSoon();
+  }
+
+  succeeded(registry: string, repository: string, tags: ResolvedTag[], now: EpochMs): void {
+    for (const { tag } of tags) {
+      const record = this.state.tag(tagKey(registry, repository, tag));
+      record.lastSuccess = now;
+      delete record.error;
+    }
+    this.state.saveSoon();
+  }
+
+  failed(registry: string, repository: string, tags: string[], reason: string, now: EpochMs): void {
+    for (const tag of tags) this.markFailed(this.state.tag(tagKey(registry, repository, tag)), reason, now);
+    this.state.saveSoon();
+  }
+
+  async tagState(registry: string, repository: string, tag: string, syncing: boolean): Promise<TagState> {
+    const cached = this.core.metadata.getTag(registry, repository, tag);
+    const record = this.state.tags.get(tagKey(registry, repository, tag)) ?? {};
+    const mirrorCheckedLater = cached !== undefined && cached.checkedAt > (record.lastCheck ?? 0);
+    const upstreamDigest = mirrorCheckedLater ? cached.digest : record.upstreamDigest;
+    const lastCheck = Math.max(record.lastCheck ?? 0, cached?.checkedAt ?? 0) || undefined;
+    const failedLast = record.error !== undefined && (record.lastFailure ?? 0) >= (record.lastSuccess ?? 0);
+    const complete = cached !== undefined && (await this.isStoredComplete(cached.digest));
+    const state: TagState['state'] = syncing ? 'syncing'
+      : failedLast ? 'failed'
+        : !complete ? 'missing'
+          : upstreamDigest !== undefined && upstreamDigest !== cached.digest ? 'stale'
+            : 'in-sync';
+    return {
+      tag,
+      state,
+      ...(cached ? { cachedDigest: cached.digest } : {}),
+      ...(upstreamDigest ? { upstreamDigest } : {}),
+      ...(lastCheck ? { lastCheck } : {}),
+      ...(record.lastSuccess ? { lastSuccess: record.lastSuccess } : {}),
+      ...(failedLast ? { error: record.error } : {}),
+    };
+  }
+
+  /** The tag's manifest and every blob of the platforms the cache holds are in the store. */
+  async isStoredComplete(digest: string): Promise<boolean> {
+    try {
+      const content = await collectImage(storeManifestLoader(this.core), digest, undefined, digest);
+      if (content.blobs.length === 0) return false;
+      for (const blob of content.blobs) {
+        if ((await this.core.store.sizeOf(blob.digest)) === undefined) return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private markFailed(record: { error?: string; lastFailure?: EpochMs }, reason: string, now: EpochMs): void {
+    record.error = reason;
+    record.lastFailure = now;
+  }
+}
