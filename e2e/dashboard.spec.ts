@@ -1,0 +1,113 @@
+/**
+ * The dashboard end to end in Debian's Chromium, against the real headless
+ * core (`layover serve`'s admin listener) and Debian's docker-registry.
+ * Screenshots of each page go to LAYOVER_SCREENSHOT_DIR (default
+ * e2e/output/screenshots); the README's come from here.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { writeSampleLayout } from '../src-main/demo/sample-images.js';
+import { startLayover, type LayoverUnderTest } from '../test/support/layover.js';
+import { makeTempDir, removeTempDir } from '../test/support/process.js';
+import { startRegistry, type TestRegistry } from '../test/support/registry.js';
+import { pushSampleLayout, skopeoPull } from '../test/support/skopeo.js';
+import { launchChromium, watchForProblems } from './browser.js';
+
+const SCREENSHOTS = process.env.LAYOVER_SCREENSHOT_DIR ?? join(import.meta.dirname, 'output', 'screenshots');
+const MiB = 1024 * 1024;
+
+describe('the dashboard in a browser, against the real core', () => {
+  let work: string;
+  let upstream: TestRegistry;
+  let layover: LayoverUnderTest;
+  let browser: Browser;
+  let page: Page;
+  let problems: string[];
+
+  before(async () => {
+    work = await makeTempDir('e2e-dashboard');
+    const layout = await writeSampleLayout(join(work, 'layout'), [
+      { tag: '1.0', layers: [{ size: 6 * MiB, seed: 'e2e-base' }, { size: 2 * MiB, seed: 'e2e-app-1.0' }] },
+      { tag: '1.1', layers: [{ size: 6 * MiB, seed: 'e2e-base' }, { size: 2 * MiB, seed: 'e2e-app-1.1' }] },
+    ]);
+    upstream = await startRegistry({ name: 'e2e-upstream' });
+    for (const repository of ['library/webapp', 'library/worker']) await pushSampleLayout(layout, { registryHost: upstream.host, repository });
+    layover = await startLayover({ upstream: upstream.url, settings: { tagFreshnessSeconds: 0 } });
+    browser = await launchChromium();
+    page = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
+    problems = watchForProblems(page);
+    await mkdir(SCREENSHOTS, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await layover?.stop();
+    await upstream?.destroy();
+    if (work) await removeTempDir(work);
+  });
+
+  const open = async (route: string) => {
+    await page.goto(`${layover.instance.adminUrl}/#/${route}`);
+    await page.getByRole('heading', { level: 1 }).waitFor();
+  };
+  const screenshot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+
+  test('first run: a failing connection shows the exact error, a working one is saved', async () => {
+    await open('first-run');
+    await page.getByTestId('first-run-url').fill('http://127.0.0.1:1');
+    await page.getByTestId('first-run-test').click();
+    const error = page.getByTestId('connection-error');
+    await error.waitFor();
+    assert.match(await error.innerText(), /ECONNREFUSED 127\.0\.0\.1:1/);
+    await page.getByTestId('first-run-url').fill(upstream.url);
+    await page.getByTestId('first-run-test').click();
+    await page.getByTestId('connection-ok').waitFor();
+    await screenshot('first-run');
+    await page.getByTestId('first-run-continue').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=first-run]')?.getAttribute('data-step') !== 'connect');
+    const settings = await layover.instance.api.getSettings();
+    assert.ok(settings.registries.some((registry) => registry.endpoints.some((endpoint) => endpoint.url === upstream.url && registry.name === upstream.host)),
+      'the registry from the first run is in the settings');
+  });
+
+  test('a skopeo pull through the mirror appears in Activity without a reload', async () => {
+    await open('activity');
+    await skopeoPull({ reference: `${layover.host}/library/webapp:1.0` });
+    await skopeoPull({ reference: `${layover.host}/library/webapp:1.0` });
+    const row = page.locator('[data-testid=request-row][data-repository="library/webapp"]').first();
+    await row.waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid=request-row][data-repository="library/webapp"][data-cache=hit]').first().waitFor({ timeout: 10_000 });
+    await screenshot('activity');
+  });
+
+  test('the overview shows hits, bytes served from cache and upstream health', async () => {
+    await open('overview');
+    await page.getByText('Hit ratio').waitFor();
+    const status = await layover.instance.api.getStatus();
+    assert.ok(status.counters.hits > 0);
+    await screenshot('overview');
+    for (const route of ['repositories', 'docker', 'settings']) {
+      await open(route);
+      await page.waitForLoadState('networkidle').catch(() => undefined);
+      await screenshot(route);
+    }
+  });
+
+  test('stopping the upstream turns the state to offline', async () => {
+    await open('overview');
+    await upstream.stop();
+    try {
+      await skopeoPull({ reference: `${layover.host}/library/webapp:1.0` }); // served stale from the cache
+      await page.locator('[data-testid=sidebar-mirror-state][data-state=offline]').waitFor({ timeout: 15_000 });
+      await screenshot('overview-offline');
+    } finally {
+      await upstream.start();
+    }
+  });
+
+  test('no console errors or CSP violations on any page', () => {
+    assert.deepEqual(problems.filter((problem) => !/Failed to load resource/.test(problem)), []);
+  });
+});
