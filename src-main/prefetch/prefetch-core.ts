@@ -1,4 +1,4 @@
-import type { Settings } from '../api/types.js';
+import type { LayoverEvent, Settings } from '../api/types.js';
 import type { BlobFetcher } from '../core/fetch/blob-fetcher.js';
 import type { ManifestFetcher } from '../core/fetch/manifest-fetcher.js';
 import type { TagLister } from '../core/fetch/tag-lister.js';
@@ -23,6 +23,8 @@ export interface PrefetchCore {
   readonly telemetry: Telemetry;
   readonly router: RegistryRouter;
   readonly settings: Settings;
+  /** Sends an event to the API's subscribers (LayoverCore.publish): job progress reaches the dashboard this way. */
+  publish?(event: LayoverEvent): void;
 }
 
 /** The upstream client for a registry by name, or a reason a person can act on. */

@@ -56,7 +56,7 @@ export interface PrefetchService {
   isPaused(): boolean;
   /** For Activity.jobs. */
   jobs(): JobStatus[];
-  /** For LayoverEvent { type: 'job' }; returns the unsubscribe function. */
+  /** Job changes (also published as LayoverEvent { type: 'job' } through core.publish); returns the unsubscribe function. */
   onJob(listener: (job: JobStatus) => void): () => void;
 }
 
@@ -197,6 +197,7 @@ class Prefetcher implements PrefetchService {
   private jobChanged(job: JobStatus): void {
     if (job.ruleId) this.noteRuleJob(job);
     this.events.emit('job', job);
+    this.core.publish?.({ type: 'job', job });
     if (job.state === 'done' && this.core.settings.quotaBytes > 0 && this.core.store.usage.bytes > this.core.settings.quotaBytes) void this.gc();
   }
 

@@ -11,32 +11,15 @@ import type { JobStatus } from '../../src-main/api/types.js';
 import { createHttpClient } from '../../src-main/api/http-client.js';
 import { writeSampleLayout, type SampleLayoutResult } from '../../src-main/demo/sample-images.js';
 import { sha256 } from '../support/http.js';
-import { freePort, LOOPBACK } from '../support/ports.js';
-import { makeTempDir, removeTempDir, startProcess, type ManagedProcess } from '../support/process.js';
+import { freePort } from '../support/ports.js';
+import { makeTempDir, removeTempDir } from '../support/process.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { pushSampleLayout, skopeoPull } from '../support/skopeo.js';
 import { waitForJob, waitForJobState } from './support/jobs.js';
+import { startServe } from './support/serve.js';
 import { startPrefetchLayover } from './support/wiring.js';
 
 const MiB = 1024 * 1024;
-const SERVE_WITH_PREFETCH = join(import.meta.dirname, 'support', 'serve-with-prefetch.ts');
-
-/**
- * `layover serve` with prefetch, as a real child process. Until the lead wires
- * prefetch into serve, this runs the temporary wiring; afterwards it is
- * startLayoverProcess from test/support/layover.ts.
- */
-async function startServe(dataDir: string, upstream: string, ports: { mirror: number; admin: number }): Promise<{ process: ManagedProcess; adminUrl: string; host: string }> {
-  const child = await startProcess({
-    name: 'layover serve (prefetch)',
-    command: process.execPath,
-    args: ['--import', 'tsx', SERVE_WITH_PREFETCH, '--data', dataDir, '--listen', `${LOOPBACK}:${ports.mirror}`, '--admin', `${LOOPBACK}:${ports.admin}`, '--upstream', upstream],
-    logFile: join(dataDir, '..', 'layover.log'),
-    ready: { kind: 'http', url: `http://${LOOPBACK}:${ports.admin}/healthz` },
-  });
-  return { process: child, adminUrl: `http://${LOOPBACK}:${ports.admin}`, host: `${LOOPBACK}:${ports.mirror}` };
-}
-
 describe('jobs that stop and go on', () => {
   let work: string;
   let upstream: TestRegistry;
