@@ -48,10 +48,10 @@ export interface PrefetchLayover {
 }
 
 /** Like test/support's startLayover (in-process), with prefetch wired in. */
-export async function startPrefetchLayover(options: { upstream: string; settings?: Partial<Settings>; dataDir?: string; tuning?: PrefetchTuning }): Promise<PrefetchLayover> {
+export async function startPrefetchLayover(options: { upstream: string; registries?: string[]; settings?: Partial<Settings>; dataDir?: string; tuning?: PrefetchTuning }): Promise<PrefetchLayover> {
   const dataDir = options.dataDir ?? (await makeTempDir('prefetch-data'));
   const settings = applyFlags({ ...defaultSettings(), ...options.settings }, {
-    listen: `${LOOPBACK}:${await freePort()}`, admin: `${LOOPBACK}:${await freePort()}`, upstream: options.upstream, registry: [],
+    listen: `${LOOPBACK}:${await freePort()}`, admin: `${LOOPBACK}:${await freePort()}`, upstream: options.upstream, registry: options.registries ?? [],
   });
   const { instance, prefetch } = await startHeadlessWithPrefetch({ dataDir, settings, logger: pino({ level: 'silent' }) }, options.tuning);
   return {
