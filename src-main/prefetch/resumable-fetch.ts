@@ -5,7 +5,7 @@ import { errorForUpstreamFailure, errorForUpstreamStatus } from '../core/fetch/u
 import { OciError } from '../core/oci/errors.js';
 import { READ_CHUNK_BYTES } from '../core/store/follow.js';
 import { requireDigest } from '../core/store/digest.js';
-import { YieldToPull, type BandwidthBudget, type PrefetchTransfer } from '../core/upstream/bandwidth.js';
+import { abortable, YieldToPull, type BandwidthBudget, type PrefetchTransfer } from '../core/upstream/bandwidth.js';
 import { headerValue, type RegistryClient, type UpstreamResponse } from '../core/upstream/registry-client.js';
 import { JobInterruption } from './failures.js';
 import type { Descriptor } from './image-walk.js';
@@ -24,6 +24,8 @@ import type { PrefetchCore } from './prefetch-core.js';
  */
 export class PartialBlobs {
   readonly dir: string;
+  /** Digest -> the download filling its partial file: one writer per file. */
+  private readonly running = new Map<string, Promise<void>>();
 
   constructor(dataDir: string) {
     this.dir = join(dataDir, 'prefetch', 'partial');
@@ -36,6 +38,15 @@ export class PartialBlobs {
   pathOf(digest: string): string {
     const { algorithm, encoded } = requireDigest(digest);
     return join(this.dir, `${algorithm}-${encoded}`);
+  }
+
+  /** Runs one download per digest; a second job asking for the same blob waits for the first (or for its own stop). */
+  once(digest: string, signal: AbortSignal | undefined, download: () => Promise<void>): Promise<void> {
+    const running = this.running.get(digest);
+    if (running) return signal ? abortable(running, signal) : running;
+    const started = download().finally(() => this.running.delete(digest));
+    this.running.set(digest, started);
+    return started;
   }
 
   async size(digest: string): Promise<number> {
@@ -77,7 +88,11 @@ export interface ResumableFetchRequest {
 /** The core's fetcher started this blob (a pull asked for it): follow that transfer instead. */
 class CoreTransferStarted extends Error {}
 
-export async function fetchResumably(deps: ResumableFetchDependencies, request: ResumableFetchRequest): Promise<void> {
+export function fetchResumably(deps: ResumableFetchDependencies, request: ResumableFetchRequest): Promise<void> {
+  return deps.partials.once(request.blob.digest, request.transfer.signal, () => fetchUntilStored(deps, request));
+}
+
+async function fetchUntilStored(deps: ResumableFetchDependencies, request: ResumableFetchRequest): Promise<void> {
   const { core, budget } = deps;
   const { digest } = request.blob;
   for (;;) {

@@ -58,6 +58,15 @@ describe('layover prefetch, sync and gc', () => {
     assert.equal(result.stderr, '');
   });
 
+  test('on a terminal, a progress bar', async () => {
+    // util-linux script(1) gives the command a pseudo-terminal, as a person's shell would.
+    const command = [process.execPath, '--import', 'tsx', CLI, 'prefetch', 'library/app', '--tags', '1.1', '--admin', serve.adminUrl].join(' ');
+    const result = await runCommand('script', ['-qec', command, '/dev/null'], { env: { ...process.env, XDG_DATA_HOME: xdgDataHome }, timeoutMs: 60_000 });
+    assert.equal(result.code, 0, result.stdout);
+    assert.match(result.stdout, /library\/app 1\.1 [\u2588\u2591]{30} 100% \| .* of .* \| 2\/2 blobs/, 'a bar that reached 100%');
+    assert.match(result.stdout, /layover: library\/app 1\.1: .* in 2 blobs are in the cache/);
+  });
+
   test('REPO:TAG, --platform and --admin', async () => {
     const result = await layover(['prefetch', 'app:1.0', '--platform', 'linux/amd64,linux/arm64', '--admin', serve.adminUrl], join(work, 'nowhere'));
     assert.equal(result.code, 0, result.stderr);

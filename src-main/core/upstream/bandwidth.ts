@@ -104,7 +104,7 @@ export class TokenBucket {
 }
 
 /** Rejects as soon as the signal aborts, without waiting for the promise (which settles on its own later). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
