@@ -49,21 +49,34 @@ export function createApiService(core: LayoverCore, adminUrl: () => string, exte
   return { ...base, ...extensions };
 }
 
+/** Status events are a full snapshot: at most this often, however busy the mirror is. */
+const STATUS_EVENT_INTERVAL_MS = 1_000;
+
 /**
- * Live events, plus a status event whenever the mirror's state changes (an
- * upstream lost or back), so the dashboard and the tray turn offline at once
- * rather than at their next poll.
+ * Live events, plus status snapshots: at once when the mirror's state changes
+ * (an upstream lost or back), otherwise at most once a second while requests
+ * and transfers move the counters, so dashboards and the tray never wait for
+ * a poll.
  */
 function subscribeWithStatus(core: LayoverCore, adminUrl: () => string, listener: (event: LayoverEvent) => void): () => void {
   let lastState = core.state().state;
-  return core.onEvent((event) => {
+  let timer: NodeJS.Timeout | undefined;
+  const sendStatus = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    lastState = core.state().state;
+    listener({ type: 'status', status: core.status(adminUrl()) });
+  };
+  const unsubscribe = core.onEvent((event) => {
     listener(event);
     if (event.type === 'status') return;
-    const { state } = core.state();
-    if (state === lastState) return;
-    lastState = state;
-    listener({ type: 'status', status: core.status(adminUrl()) });
+    if (core.state().state !== lastState) sendStatus();
+    else timer ??= setTimeout(sendStatus, STATUS_EVENT_INTERVAL_MS);
   });
+  return () => {
+    clearTimeout(timer);
+    unsubscribe();
+  };
 }
 
 /**

@@ -146,7 +146,6 @@ export class BlobFetcher {
     try {
       response = await req.client.request({ method: 'GET', ...blobPath(req), followRedirects: true });
     } catch (error) {
-      this.telemetry.recordUpstreamError();
       throw errorForUpstreamFailure(error, what);
     }
     if (response.status !== 200) {

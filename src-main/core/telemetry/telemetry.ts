@@ -85,12 +85,10 @@ export class Telemetry extends EventEmitter<TelemetryEvents> {
     } else if (record.cache === 'miss') {
       this.counters.misses += 1;
     }
+    // A stale answer or a 502/503 means the upstream failed this request (transfers cut mid-body count in endTransfer).
+    if (record.cache === 'stale' || record.status === 502 || record.status === 503) this.counters.upstreamErrors += 1;
     pushBounded(this.requests, full, RECENT_REQUESTS);
     this.emit('request', full);
-  }
-
-  recordUpstreamError(): void {
-    this.counters.upstreamErrors += 1;
   }
 
   note(level: ActivityEvent['level'], message: string, registry?: string): void {
