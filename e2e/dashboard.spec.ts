@@ -10,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { writeSampleLayout } from '../src-main/demo/sample-images.js';
+import { startDockerd, type TestDockerd } from '../test/support/dockerd.js';
 import { startLayover, type LayoverUnderTest } from '../test/support/layover.js';
 import { makeTempDir, removeTempDir } from '../test/support/process.js';
 import { startRegistry, type TestRegistry } from '../test/support/registry.js';
@@ -23,6 +24,8 @@ describe('the dashboard in a browser, against the real core', () => {
   let work: string;
   let upstream: TestRegistry;
   let layover: LayoverUnderTest;
+  let dockerd: TestDockerd;
+  let previousDockerHost: string | undefined;
   let browser: Browser;
   let page: Page;
   let problems: string[];
@@ -35,7 +38,11 @@ describe('the dashboard in a browser, against the real core', () => {
     ]);
     upstream = await startRegistry({ name: 'e2e-upstream' });
     for (const repository of ['library/webapp', 'library/worker']) await pushSampleLayout(layout, { registryHost: upstream.host, repository });
-    layover = await startLayover({ upstream: upstream.url, settings: { tagFreshnessSeconds: 0 } });
+    layover = await startLayover({ upstream: upstream.url, registries: [`dtr.example.com=${upstream.url}`], settings: { tagFreshnessSeconds: 0 } });
+    // The Docker page talks to a real engine: an isolated dockerd that already uses the mirror.
+    dockerd = await startDockerd({ daemonConfig: { 'registry-mirrors': [layover.url] } });
+    previousDockerHost = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = dockerd.host;
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
     problems = watchForProblems(page);
@@ -43,6 +50,9 @@ describe('the dashboard in a browser, against the real core', () => {
   });
   after(async () => {
     await browser?.close();
+    if (previousDockerHost === undefined) delete process.env.DOCKER_HOST;
+    else process.env.DOCKER_HOST = previousDockerHost;
+    await dockerd?.stop();
     await layover?.stop();
     await upstream?.destroy();
     if (work) await removeTempDir(work);
@@ -88,11 +98,22 @@ describe('the dashboard in a browser, against the real core', () => {
     const status = await layover.instance.api.getStatus();
     assert.ok(status.counters.hits > 0);
     await screenshot('overview');
-    for (const route of ['repositories', 'docker', 'settings']) {
+    for (const route of ['repositories', 'settings']) {
       await open(route);
       await page.waitForLoadState('networkidle').catch(() => undefined);
       await screenshot(route);
     }
+  });
+
+  test('the Docker page shows the real engine using Layover, and pulls a DTR image through it', async () => {
+    await open('docker');
+    await page.locator('[data-testid=docker-uses-layover][data-state=yes]').waitFor({ timeout: 15_000 });
+    await page.getByTestId('pull-reference').fill('dtr.example.com/library/worker:1.1');
+    await page.getByRole('button', { name: 'Pull through Layover' }).click();
+    await page.getByTestId('pull-result').waitFor({ timeout: 60_000 });
+    const images = await dockerd.dockerChecked(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']);
+    assert.match(images.stdout, /^dtr\.example\.com\/library\/worker:1\.1$/m, 'the image keeps its own name in Docker');
+    await screenshot('docker');
   });
 
   test('stopping the upstream turns the state to offline', async () => {

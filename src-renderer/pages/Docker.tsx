@@ -59,7 +59,7 @@ function DockerFacts({ docker, mirrorUrl }: { docker: DockerStatus; mirrorUrl?: 
   if (!docker.available) {
     return (
       <div className="notice notice-warn" data-testid="docker-unavailable">
-        <strong>Docker is not reachable.</strong> {docker.error ?? 'Start Docker, or install it, and this page fills in.'}
+        <strong>Docker is not reachable.</strong> {docker.error?.replace(/^Docker is not reachable:\s*/, '') ?? 'Start Docker, or install it, and this page fills in.'}
       </div>
     );
   }
