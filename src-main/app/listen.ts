@@ -17,9 +17,7 @@ export function formatHostPort({ host, port }: HostPort): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
-}
+export { isLoopbackHost as isLoopback } from '../core/net/loopback.js';
 
 /** Listens, turning the usual failures into one line a person can act on; resolves with the bound address. */
 export function listen(server: Server, address: HostPort, what: string): Promise<HostPort> {

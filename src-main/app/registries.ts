@@ -1,6 +1,7 @@
 import type { RegistrySettings, Settings } from '../api/types.js';
 import { RegistryClient, type RegistryConfig } from '../core/upstream/registry-client.js';
-import { DOCKER_HUB, DOCKER_HUB_ALIASES, RegistryRouter } from '../mirror/registry-routing.js';
+import { RegistryRouter } from '../mirror/registry-routing.js';
+import { DOCKER_HUB, DOCKER_HUB_ALIASES } from '../core/oci/docker-hub.js';
 
 /** Turns the registries of the settings into upstream clients and the router that picks among them. */
 export function buildRouter(settings: Settings): RegistryRouter {

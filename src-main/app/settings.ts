@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Settings } from '../api/types.js';
+import { DOCKER_HUB_ENDPOINT } from '../core/oci/docker-hub.js';
 
 /** Bumped whenever the shape changes; migrations bring older files forward. */
 export const SETTINGS_VERSION = 1;
@@ -84,7 +85,6 @@ export const settingsSchema = z.object({
   }
 }) satisfies z.ZodType<Settings>;
 
-export const DOCKER_HUB_ENDPOINT = 'https://registry-1.docker.io';
 
 export function defaultSettings(): Settings {
   return {

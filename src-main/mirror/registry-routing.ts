@@ -1,10 +1,8 @@
 import { OciError } from '../core/oci/errors.js';
 import { isValidName } from '../core/oci/grammar.js';
 import type { RegistryClient } from '../core/upstream/registry-client.js';
+import { DOCKER_HUB } from '../core/oci/docker-hub.js';
 
-/** Docker Hub's registry name; its official images live under library/. */
-export const DOCKER_HUB = 'docker.io';
-export const DOCKER_HUB_ALIASES = ['index.docker.io', 'registry-1.docker.io'];
 
 export interface ResolvedName {
   client: RegistryClient;

@@ -1,3 +1,5 @@
+import { DOCKER_HUB } from '../core/oci/docker-hub.js';
+import { isValidName, isValidTag, parseDigest } from '../core/oci/grammar.js';
 import { RuntimeError } from './errors.js';
 
 /**
@@ -18,13 +20,10 @@ export interface ImageReference {
   digest?: string;
 }
 
-export const DOCKER_HUB = 'docker.io';
+export { DOCKER_HUB };
 
 const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
 const DOMAIN = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?$`);
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
 /** distribution's NameTotalLengthMax: registry and repository together. */
 const NAME_TOTAL_LENGTH_MAX = 255;
 
@@ -34,19 +33,19 @@ export function parseImageReference(input: string): ImageReference {
   };
   const [nameAndTag = '', digest, ...extra] = input.split('@');
   if (extra.length > 0) refuse('more than one "@"');
-  if (digest !== undefined && !DIGEST.test(digest)) refuse(`"${digest}" is not a digest`);
+  if (digest !== undefined && !parseDigest(digest)) refuse(`"${digest}" is not a sha256 or sha512 digest`);
 
   const { name, tag } = splitTag(nameAndTag);
-  if (tag !== undefined && !TAG.test(tag)) refuse(`"${tag}" is not a valid tag`);
+  if (tag !== undefined && !isValidTag(tag)) refuse(`"${tag}" is not a valid tag`);
 
   const { registry, remainder } = splitRegistry(name);
   if (!DOMAIN.test(registry)) refuse(`"${registry}" is not a registry host`);
   const repository = registry === DOCKER_HUB && !remainder.includes('/') ? `library/${remainder}` : remainder;
   if (repository.toLowerCase() !== repository) refuse('repository names must be lower case');
-  if (!repository.split('/').every((component) => PATH_COMPONENT.test(component))) {
+  if (`${registry}/${repository}`.length > NAME_TOTAL_LENGTH_MAX) refuse('the name is longer than 255 characters');
+  if (!isValidName(repository)) {
     refuse(`"${remainder}" is not a valid repository name`);
   }
-  if (`${registry}/${repository}`.length > NAME_TOTAL_LENGTH_MAX) refuse('the name is longer than 255 characters');
 
   return { registry, repository, tag: tag ?? (digest === undefined ? 'latest' : undefined), digest };
 }
@@ -106,7 +105,7 @@ export function mirrorReference(
  */
 export function registryAsPathComponent(registry: string): string {
   const component = registry.toLowerCase();
-  if (!PATH_COMPONENT.test(component)) {
+  if (component.includes('/') || !isValidName(component)) {
     throw new RuntimeError(
       `the registry "${registry}" cannot be named in a repository path on the mirror (a port or brackets are not allowed there)`,
     );

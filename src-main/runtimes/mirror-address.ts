@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../core/net/loopback.js';
 import { RuntimeError } from './errors.js';
 
 /**
@@ -57,6 +58,5 @@ export function isSameMirror(entry: string, address: MirrorAddress): boolean {
 
 /** Loopback traffic never leaves the machine, so plain HTTP to it is safe to allow. */
 export function isLoopback(address: MirrorAddress): boolean {
-  const name = address.hostname.replace(/^\[|\]$/g, '');
-  return name === 'localhost' || name === '::1' || /^127(?:\.\d{1,3}){3}$/.test(name);
+  return isLoopbackHost(address.hostname);
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { stringify } from 'smol-toml';
 import type { RuntimeSnippet } from '../api/types.js';
 import { RuntimeError } from './errors.js';
+import { DOCKER_HUB_ENDPOINT } from '../core/oci/docker-hub.js';
 import { DOCKER_HUB, registryAsPathComponent } from './image-reference.js';
 import { isLoopback, mirrorUrl, parseMirrorAddress, type MirrorAddress } from './mirror-address.js';
 
@@ -120,5 +121,5 @@ export function containerdHostsTomls(options: SnippetOptions, hostsDir = CONTAIN
 
 function originUrl(registry: string): string {
   // Docker Hub's API is not served at docker.io itself.
-  return registry === DOCKER_HUB ? 'https://registry-1.docker.io' : `https://${registry}`;
+  return registry === DOCKER_HUB ? DOCKER_HUB_ENDPOINT : `https://${registry}`;
 }

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { DOCKER_HUB, DOCKER_HUB_ALIASES } from '../oci/docker-hub.js';
 
 /** What a registry needs to let us in: a username/password, or an identity (refresh) token. */
 export interface Credentials {
@@ -18,7 +19,7 @@ interface DockerConfigFile {
 
 /** Docker stores Hub credentials under this legacy key. */
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
-const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+const DOCKER_HUB_HOSTS = new Set([DOCKER_HUB, ...DOCKER_HUB_ALIASES]);
 const HELPER_TIMEOUT_MS = 10_000;
 
 /**
