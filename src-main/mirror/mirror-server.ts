@@ -1,19 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import rangeParser from 'range-parser';
 import type { Logger } from 'pino';
 import type { RequestRecord } from '../api/types.js';
 import type { BlobFetcher, BlobSource } from '../core/fetch/blob-fetcher.js';
 import type { Manifest, ManifestFetcher } from '../core/fetch/manifest-fetcher.js';
 import type { TagLister } from '../core/fetch/tag-lister.js';
 import { OciError, isOciError } from '../core/oci/errors.js';
-import { isValidTag, parseDigest } from '../core/oci/grammar.js';
 import { INDEX_MEDIA_TYPES, parseAccept } from '../core/oci/media-types.js';
-import { compareLexically, paginate, parsePageSize, type Page } from '../core/oci/pagination.js';
+import { compareLexically, paginate, parsePageSize } from '../core/oci/pagination.js';
 import type { MetadataIndex } from '../core/store/metadata.js';
 import type { Telemetry } from '../core/telemetry/telemetry.js';
 import { type RegistryRouter, type ResolvedName } from './registry-routing.js';
 import { parseRoute, type Route } from './routes.js';
+import { API_VERSION_HEADER, blobHeaders, checkDigest, checkReference, parseRange, rangeNotSatisfiable, sendJson, sendOciError, sendPage } from './responses.js';
 import type { ClientAuthorizer } from './client-auth.js';
 import type { ClientLimiter } from './client-limits.js';
 
@@ -34,7 +33,6 @@ export interface MirrorDependencies {
 /** A read-only mirror has no use for request bodies; anything larger is refused unread. */
 const MAX_REQUEST_BODY_BYTES = 64 * 1024;
 
-const API_VERSION_HEADER = { 'docker-distribution-api-version': 'registry/2.0' };
 /** Platform served to clients that cannot read an index (what distribution does too). */
 const DEFAULT_PLATFORM = { os: 'linux', architecture: 'amd64' };
 
@@ -130,8 +128,8 @@ function pickPlatform(indexBody: Buffer, accepted: Set<string>): string | undefi
 }
 
 async function sendBlob(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, name: ResolvedName, digest: string, note: RequestNote): Promise<void> {
-  if (!parseDigest(digest)) throw new OciError(400, 'DIGEST_INVALID', `invalid digest: ${digest.slice(0, 200)}`);
-  const common = { ...API_VERSION_HEADER, 'docker-content-digest': digest, etag: `"${digest}"`, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
+  checkDigest(digest);
+  const common = blobHeaders(digest);
   if (req.method === 'HEAD') {
     const size = await deps.blobs.size({ ...name, digest });
     note.cache = deps.blobs.isInFlight(digest) ? 'miss' : undefined;
@@ -145,9 +143,7 @@ async function sendBlob(deps: MirrorDependencies, req: IncomingMessage, res: Ser
     source = await deps.blobs.open({ ...name, digest, kind: 'pull' });
   }
   const range = source.size === undefined ? undefined : parseRange(source.size, req.headers.range);
-  if (range === 'unsatisfiable') {
-    throw new OciError(416, 'RANGE_INVALID', `range ${req.headers.range} is outside the blob's ${source.size} bytes`, { 'content-range': `bytes */${source.size}` });
-  }
+  if (range === 'unsatisfiable') throw rangeNotSatisfiable(req.headers.range, source.size!);
   if (range) {
     res.writeHead(206, { ...common, 'content-length': String(range.end - range.start + 1), 'content-range': `bytes ${range.start}-${range.end}/${source.size}`, 'x-layover-cache': source.cache });
   } else {
@@ -166,15 +162,6 @@ async function streamBody(source: BlobSource, range: { start: number; end: numbe
     note.error = (error as Error).message;
     res.destroy();
   }
-}
-
-/** A single satisfiable range, 'unsatisfiable', or undefined for "send it all" (no header, malformed, or several ranges). */
-function parseRange(size: number, header: string | undefined): { start: number; end: number } | 'unsatisfiable' | undefined {
-  if (!header) return undefined;
-  const parsed = rangeParser(size, header, { combine: true });
-  if (parsed === -1) return 'unsatisfiable';
-  if (parsed === -2 || parsed.type !== 'bytes' || parsed.length !== 1) return undefined;
-  return parsed[0];
 }
 
 async function sendTags(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, url: URL, name: ResolvedName, route: Extract<Route, { kind: 'tags' }>): Promise<void> {
@@ -198,45 +185,12 @@ async function sendCatalog(deps: MirrorDependencies, req: IncomingMessage, res: 
     names.push(registry === router.default.name ? repository : `${registry}/${repository}`);
   }
   const page = paginate([...new Set(names)].sort(compareLexically), n, url.searchParams.get('last'));
-  sendPage(req, res, '/v2/_catalog', url, page, { repositories: page.items }, {});
-}
-
-/** Writes one page with the spec's Link header pointing at the next, keeping ?ns= and n. */
-function sendPage(req: IncomingMessage, res: ServerResponse, path: string, url: URL, page: Page, body: unknown, extra: Record<string, string>): void {
-  const headers: Record<string, string> = { ...extra };
-  if (page.nextLast !== undefined) {
-    const next = new URLSearchParams(url.searchParams);
-    next.set('last', page.nextLast);
-    headers.link = `<${path}?${next.toString()}>; rel="next"`;
-  }
-  sendJson(req, res, 200, body, headers);
-}
-
-function checkReference(reference: string): void {
-  if (reference.includes(':')) {
-    if (!parseDigest(reference)) throw new OciError(400, 'DIGEST_INVALID', `invalid digest: ${reference.slice(0, 200)}`);
-  } else if (!isValidTag(reference)) {
-    throw new OciError(400, 'MANIFEST_INVALID', `invalid tag: ${reference.slice(0, 200)}`);
-  }
-}
-
-function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...API_VERSION_HEADER, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
-  res.end(req.method === 'HEAD' ? undefined : text);
+  sendPage(req, res, '/v2/_catalog', url, page, { repositories: page.items });
 }
 
 function sendError(res: ServerResponse, note: RequestNote, error: unknown, logger: Logger): void {
-  const oci = isOciError(error) ? error : new OciError(500, 'UNKNOWN', 'internal error in Layover; see its log');
   if (!isOciError(error)) logger.error({ err: error }, 'unexpected error while serving a request');
-  note.error = oci.message;
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const text = JSON.stringify(oci.toJSON());
-  res.writeHead(oci.status, { ...API_VERSION_HEADER, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...oci.headers });
-  res.end(res.req.method === 'HEAD' ? undefined : text);
+  note.error = sendOciError(res, error).message;
 }
 
 function logRequest(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, note: RequestNote, started: number): void {

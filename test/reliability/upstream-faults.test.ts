@@ -8,7 +8,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { initTls, tlsFiles } from '../../src-main/app/tls/certificates.js';
 import { startFaultUpstream, type FaultUpstream } from '../support/fault-upstream.js';
 import { get, getJson, sha256, testBytes } from '../support/http.js';
