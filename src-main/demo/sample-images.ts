@@ -9,6 +9,7 @@
  * the same digests (a base layer shared by two images is one blob), and
  * layers are streamed to disk so memory stays flat whatever their size.
  */
+import { isValidTag } from '../core/oci/grammar.js';
 import { createCipheriv, createHash, randomBytes, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -182,7 +183,7 @@ async function buildImages(images: SampleImageSpec[], sink: BlobSink): Promise<O
 function assertUniqueTags(images: SampleImageSpec[]): void {
   const seen = new Set<string>();
   for (const { tag } of images) {
-    if (!/^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/.test(tag)) throw new Error(`invalid tag: ${JSON.stringify(tag)}`);
+    if (!isValidTag(tag)) throw new Error(`invalid tag: ${JSON.stringify(tag)}`);
     if (seen.has(tag)) throw new Error(`tag listed twice: ${tag}`);
     seen.add(tag);
   }
