@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobStatus } from '../api/types.js';
@@ -128,5 +128,15 @@ test('progress: rate over the last seconds and the time left', async () => {
     assert.equal(status.etaSeconds, Math.ceil(7_000_000 / (2_000_000 / 3)));
     assert.ok(events.length >= 3, 'state changes and throttled progress are events');
     await queue.stop();
+  });
+});
+
+test('a saved state that is not JSON is moved aside, not fatal', async () => {
+  await withState(async (dir) => {
+    await writeFile(join(dir, 'prefetch', 'state.json'), '{ half a fi');
+    const state = new PrefetchState(dir);
+    assert.match((await state.load())!, /could not read its saved jobs .* kept the old file as .*state\.json\.unreadable-\d+$/);
+    assert.equal(state.jobs.size, 0);
+    assert.ok((await readdir(join(dir, 'prefetch'))).some((file) => file.startsWith('state.json.unreadable-')));
   });
 });

@@ -112,7 +112,8 @@ class Prefetcher implements PrefetchService {
   }
 
   async start(): Promise<void> {
-    await this.state.load();
+    const problem = await this.state.load();
+    if (problem) this.core.telemetry.note('warning', problem);
     await this.partials.open();
     await this.partials.removeOlderThan(PARTIAL_MAX_AGE_MS);
     this.core.blobs.setPacer(this.budget.pace);

@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { EpochMs, JobStatus, TagSelector } from '../api/types.js';
@@ -75,20 +75,34 @@ export class PrefetchState {
     this.path = join(dataDir, STATE_FILE);
   }
 
-  async load(): Promise<void> {
+  /**
+   * Reads the saved state. A file that cannot be read as JSON is moved aside
+   * rather than stopping Layover: the mirror matters more than prefetch's
+   * memory. Returns what a person should know about that, if anything.
+   */
+  async load(): Promise<string | undefined> {
     await mkdir(join(this.path, '..'), { recursive: true });
-    let file: StateFile;
+    let text: string;
     try {
-      file = JSON.parse(await readFile(this.path, 'utf8')) as StateFile;
+      text = await readFile(this.path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new Error(`cannot read ${this.path}: ${(error as Error).message}`);
     }
-    if (file.version !== 1) return;
+    let file: StateFile;
+    try {
+      file = JSON.parse(text) as StateFile;
+    } catch (error) {
+      const aside = `${this.path}.unreadable-${Date.now()}`;
+      await rename(this.path, aside);
+      return `Prefetch could not read its saved jobs (${(error as Error).message}); started afresh and kept the old file as ${aside}`;
+    }
+    if (file.version !== 1) return undefined;
     this.paused = file.paused;
     for (const job of file.jobs) this.jobs.set(job.status.id, job);
     for (const [key, record] of Object.entries(file.tags)) this.tags.set(key, record);
     for (const [key, record] of Object.entries(file.rules)) this.rules.set(key, record);
+    return undefined;
   }
 
   /** Saves now (job created, state changed): a kill -9 a moment later must not lose it. */

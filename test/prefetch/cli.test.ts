@@ -16,11 +16,10 @@ import { freePort } from '../support/ports.js';
 import { makeTempDir, removeTempDir, runCommand } from '../support/process.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { pushSampleLayout } from '../support/skopeo.js';
-import { startServe, type ServeProcess } from './support/serve.js';
+import { layoverCommand, startServe, type ServeProcess } from './support/serve.js';
 
 const KiB = 1024;
-/** TEMPORARY: the CLI with registerPrefetchCommands, until cli/main.ts registers them (then: bin/layover.js). */
-const CLI = join(import.meta.dirname, 'support', 'cli-entry.ts');
+const CLI = layoverCommand();
 
 describe('layover prefetch, sync and gc', () => {
   let work: string;
@@ -47,7 +46,7 @@ describe('layover prefetch, sync and gc', () => {
   });
 
   const layover = (args: string[], xdg = xdgDataHome) =>
-    runCommand(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, XDG_DATA_HOME: xdg }, timeoutMs: 60_000 });
+    runCommand(process.execPath, [...CLI, ...args], { env: { ...process.env, XDG_DATA_HOME: xdg }, timeoutMs: 60_000 });
 
   test('prefetch finds the running instance, prints plain progress lines off a terminal, and exits 0 when done', async () => {
     const result = await layover(['prefetch', 'library/app', '--tags', '1.*']);
@@ -60,7 +59,7 @@ describe('layover prefetch, sync and gc', () => {
 
   test('on a terminal, a progress bar', async () => {
     // util-linux script(1) gives the command a pseudo-terminal, as a person's shell would.
-    const command = [process.execPath, '--import', 'tsx', CLI, 'prefetch', 'library/app', '--tags', '1.1', '--admin', serve.adminUrl].join(' ');
+    const command = [process.execPath, ...CLI, 'prefetch', 'library/app', '--tags', '1.1', '--admin', serve.adminUrl].join(' ');
     const result = await runCommand('script', ['-qec', command, '/dev/null'], { env: { ...process.env, XDG_DATA_HOME: xdgDataHome }, timeoutMs: 60_000 });
     assert.equal(result.code, 0, result.stdout);
     assert.match(result.stdout, /library\/app 1\.1 [\u2588\u2591]{30} 100% \| .* of .* \| 2\/2 blobs/, 'a bar that reached 100%');

@@ -1,10 +1,12 @@
 /**
- * TEMPORARY wiring of the prefetch service into Layover, for these tests
- * only, until the lead applies the wiring diff (see the prefetch report):
- * the same calls headless.ts will make, from the test side.
+ * Layover with prefetch, for these tests. Until the lead applies the wiring
+ * diff (see the prefetch report: startHeadless starts the prefetch service,
+ * LayoverApi gains gc, the CLI registers the prefetch commands), this file
+ * wires the service in from the test side; afterwards it uses the real
+ * wiring. The two landed together, so gc in LAYOVER_METHODS tells which.
  */
 import { pino } from 'pino';
-import type { LayoverApi } from '../../../src-main/api/layover-api.js';
+import { LAYOVER_METHODS, type LayoverApi, type LayoverMethod } from '../../../src-main/api/layover-api.js';
 import type { Settings } from '../../../src-main/api/types.js';
 import { startHeadless, type HeadlessInstance, type HeadlessOptions } from '../../../src-main/app/headless.js';
 import { defaultSettings } from '../../../src-main/app/settings.js';
@@ -13,10 +15,17 @@ import { createPrefetchService, type PrefetchService, type PrefetchServiceOption
 import { freePort, LOOPBACK } from '../../support/ports.js';
 import { makeTempDir, removeTempDir } from '../../support/process.js';
 
+export const PREFETCH_WIRED = LAYOVER_METHODS.includes('gc' as LayoverMethod);
+
 export type PrefetchTuning = Omit<PrefetchServiceOptions, 'saveSettings'>;
 
-/** startHeadless with the prefetch service plugged in as ApiExtensions and started after the core. */
+/** startHeadless with the prefetch service started after the core (by startHeadless itself once wired). */
 export async function startHeadlessWithPrefetch(options: HeadlessOptions, tuning: PrefetchTuning = {}): Promise<{ instance: HeadlessInstance; prefetch: PrefetchService }> {
+  if (PREFETCH_WIRED) {
+    const wiredOptions: HeadlessOptions & { prefetch?: PrefetchTuning } = { ...options, prefetch: tuning };
+    const instance = (await startHeadless(wiredOptions)) as HeadlessInstance & { prefetch: PrefetchService };
+    return { instance, prefetch: instance.prefetch };
+  }
   let prefetch: PrefetchService | undefined;
   let api: LayoverApi | undefined;
   const instance = await startHeadless({
@@ -47,7 +56,7 @@ export interface PrefetchLayover {
   stop(): Promise<void>;
 }
 
-/** Like test/support's startLayover (in-process), with prefetch wired in. */
+/** Like test/support's startLayover (in-process), with prefetch and its tuning. */
 export async function startPrefetchLayover(options: { upstream: string; registries?: string[]; settings?: Partial<Settings>; dataDir?: string; tuning?: PrefetchTuning }): Promise<PrefetchLayover> {
   const dataDir = options.dataDir ?? (await makeTempDir('prefetch-data'));
   const settings = applyFlags({ ...defaultSettings(), ...options.settings }, {
