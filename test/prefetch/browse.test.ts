@@ -15,7 +15,7 @@ import { LOOPBACK } from '../support/ports.js';
 import { makeTempDir, removeTempDir } from '../support/process.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { pushLayoutTag } from '../support/skopeo.js';
-import { prefetchDone } from './support/jobs.js';
+import { prefetchDone, waitForJob } from './support/jobs.js';
 import { startPrefetchLayover, type PrefetchLayover } from './support/wiring.js';
 
 const REPOSITORIES = ['library/app', 'team/db', 'team/tools', 'team/web'];
@@ -74,6 +74,19 @@ describe('browsing the upstream', () => {
     } finally {
       await upstream.start();
     }
+  });
+
+  test('a rule over a repository glob runs one job per repository the catalog matches', async () => {
+    const rule = await layover.api.saveRule({
+      id: 'team', registry: 'docker.io', repository: 'team/*', tags: { kind: 'exact', tags: ['1'] },
+      platforms: 'host', schedule: { kind: 'interval', hours: 24 }, enabled: false,
+    });
+    const jobs = await layover.api.syncNow({ ruleId: rule.id });
+    assert.deepEqual(jobs.map((job) => job.repository).sort(), ['team/db', 'team/tools', 'team/web']);
+    for (const job of jobs) assert.equal((await waitForJob(layover.api, job.id)).state, 'done');
+    const [status] = await layover.api.listRules();
+    assert.deepEqual(status!.tags.map((tag) => [tag.tag, tag.state]).sort(), [['team/db:1', 'in-sync'], ['team/tools:1', 'in-sync'], ['team/web:1', 'in-sync']]);
+    await layover.api.deleteRule({ id: rule.id });
   });
 
   test("a DTR: its repositories API with X-Next-Page-Start, not its incomplete catalog", async () => {

@@ -17,7 +17,7 @@ import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { pushSampleLayout, skopeoPull } from '../support/skopeo.js';
 import { waitForJob, waitForJobState } from './support/jobs.js';
 import { startServe } from './support/serve.js';
-import { startPrefetchLayover } from './support/wiring.js';
+import { PREFETCH_WIRED, startPrefetchLayover } from './support/wiring.js';
 
 const MiB = 1024 * 1024;
 describe('jobs that stop and go on', () => {
@@ -83,6 +83,25 @@ describe('jobs that stop and go on', () => {
       }
     } finally {
       await serve.process.stop();
+    }
+  });
+
+  test('pausing all prefetch sends running jobs back to the queue; resuming continues them', async () => {
+    const layover = await startPrefetchLayover({ upstream: upstream.url });
+    try {
+      const job = await layover.api.prefetch({ repository: 'library/app', tags: { kind: 'exact', tags: ['pausable'] }, bandwidthLimit: 4 * MiB });
+      await waitForJobState(layover.api, job.id, (status) => status.bytesDone > MiB);
+      await layover.api.setPrefetchPaused({ paused: true });
+      const waiting = await waitForJobState(layover.api, job.id, (status) => status.state === 'queued');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const later = (await layover.api.listJobs()).find((status) => status.id === job.id)!;
+      assert.equal(later.state, 'queued');
+      assert.equal(later.bytesDone, waiting.bytesDone, 'no bytes move while prefetch is paused');
+      if (PREFETCH_WIRED) assert.equal((await layover.api.getStatus()).prefetchPaused, true);
+      await layover.api.setPrefetchPaused({ paused: false });
+      assert.equal((await waitForJob(layover.api, job.id)).state, 'done');
+    } finally {
+      await layover.stop();
     }
   });
 
