@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { LinkShaper } from '../../src-main/demo/link-shaper.js';
 import { writeSampleLayout, type SampleLayoutResult } from '../../src-main/demo/sample-images.js';
 import { makeTempDir, removeTempDir, sleep } from '../support/process.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { pushSampleLayout, skopeoPull } from '../support/skopeo.js';
 import { waitForJob, waitForJobState } from './support/jobs.js';
-import { startSlowLink, type SlowLink } from './support/slow-link.js';
 import { startPrefetchLayover, type PrefetchLayover } from './support/wiring.js';
 
 const MiB = 1024 * 1024;
@@ -24,7 +24,7 @@ describe('sharing the link', () => {
   let upstream: TestRegistry;
   let layout: SampleLayoutResult;
   const layovers: PrefetchLayover[] = [];
-  let link: SlowLink | undefined;
+  let link: LinkShaper | undefined;
 
   before(async () => {
     work = await makeTempDir('bandwidth');
@@ -72,7 +72,8 @@ describe('sharing the link', () => {
   });
 
   test('a client pull during a big prefetch over a slow link is not slowed by more than a small margin', async (t) => {
-    link = await startSlowLink({ host: '127.0.0.1', port: upstream.port }, 8 * MiB);
+    // The office link: 8 MiB/s shared by every connection over it, as TCP flows share a real line.
+    link = await LinkShaper.start({ target: { host: '127.0.0.1', port: upstream.port }, link: { bandwidth: { shared: 8 * MiB }, latencyMs: 5 } });
     const layover = await fresh(link.url);
     const alone = await timed(() => skopeoPull({ reference: `${layover.host}/library/app:pull-alone` }));
 
