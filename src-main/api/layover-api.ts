@@ -1,5 +1,5 @@
 import type {
-  Activity, ConnectionTestResult, DockerConfigPreview, DockerStatus, EndpointSettings, JobStatus,
+  Activity, ConnectionTestResult, DockerConfigPreview, DockerStatus, EndpointSettings, GcReport, JobStatus,
   LayoverEvent, PrefetchRequest, PrefetchRule, RepositoryPage, RuleStatus, RuntimeSnippet,
   Settings, Status, TagState,
 } from './types.js';
@@ -31,6 +31,8 @@ export interface LayoverApi {
   saveRule(args: PrefetchRule): Promise<PrefetchRule>;
   deleteRule(args: { id: string }): Promise<void>;
   syncNow(args: { ruleId?: string }): Promise<JobStatus[]>;
+  /** Evicts least-recently-used content no rule pins, down to the cache quota, and says what it freed. */
+  gc(): Promise<GcReport>;
 
   getSettings(): Promise<Settings>;
   updateSettings(args: Partial<Settings>): Promise<Settings>;
@@ -49,7 +51,7 @@ export type LayoverMethod = Exclude<keyof LayoverApi, 'subscribe'>;
 export const LAYOVER_METHODS: readonly LayoverMethod[] = [
   'getStatus', 'getActivity', 'listRepositories', 'listTags', 'prefetch', 'listJobs',
   'pauseJob', 'resumeJob', 'cancelJob', 'setPrefetchPaused', 'listRules', 'saveRule',
-  'deleteRule', 'syncNow', 'getSettings', 'updateSettings', 'testConnection',
+  'deleteRule', 'syncNow', 'gc', 'getSettings', 'updateSettings', 'testConnection',
   'getDockerStatus', 'previewDockerConfig', 'applyDockerConfig', 'pullThroughLayover',
   'runtimeSnippets',
 ];

@@ -303,6 +303,23 @@ export interface RuntimeSnippet {
   explanation: string;
 }
 
+/** What a cache garbage collection (quota + LRU eviction) did. */
+export interface GcReport {
+  freedBytes: number;
+  freedBlobs: number;
+  /** The cache after the run. */
+  bytesUsed: number;
+  /** 0 = no quota. */
+  quotaBytes: number;
+  /** Kept because a rule's selected tags (or a running job) need them. */
+  pinnedBytes: number;
+  pinnedBlobs: number;
+  /** Kept because a client was reading them or they were being fetched. */
+  busyBlobs: number;
+  /** One line a person can read. */
+  summary: string;
+}
+
 export type LayoverEvent =
   | { type: 'status'; status: Status }
   | { type: 'request'; request: RequestRecord }

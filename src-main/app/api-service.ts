@@ -1,5 +1,5 @@
 import type { LayoverApi } from '../api/layover-api.js';
-import type { ConnectionTestResult, EndpointSettings, LayoverEvent, Settings } from '../api/types.js';
+import type { ConnectionTestResult, EndpointSettings, JobStatus, LayoverEvent, Settings } from '../api/types.js';
 import { parseChallenge } from '../core/upstream/challenge.js';
 import { headerValue, RegistryClient } from '../core/upstream/registry-client.js';
 import type { LayoverCore } from './layover.js';
@@ -17,14 +17,14 @@ export class NotAvailableError extends Error {
 export type ApiExtensions = Partial<Omit<LayoverApi, 'getStatus' | 'subscribe' | 'getActivity' | 'getSettings' | 'updateSettings' | 'testConnection'>>;
 
 /** LayoverApi over the running core: what both the IPC bridge and the HTTP control API serve. */
-export function createApiService(core: LayoverCore, adminUrl: () => string, extensions: ApiExtensions = {}): LayoverApi {
+export function createApiService(core: LayoverCore, adminUrl: () => string, extensions: ApiExtensions = {}, jobs: () => JobStatus[] = () => []): LayoverApi {
   const missing = (what: string) => async (): Promise<never> => {
     throw new NotAvailableError(`${what} is not available in this build of Layover`);
   };
   const base: LayoverApi = {
     getStatus: async () => core.status(adminUrl()),
     subscribe: (listener) => subscribeWithStatus(core, adminUrl, listener),
-    getActivity: async () => ({ requests: core.telemetry.recentRequests(), events: core.telemetry.recentEvents(), jobs: [] }),
+    getActivity: async () => ({ requests: core.telemetry.recentRequests(), events: core.telemetry.recentEvents(), jobs: jobs() }),
     getSettings: async () => redactSettings(core.settings),
     updateSettings: async (patch) => redactSettings(await applySettings(core, patch)),
     testConnection: (endpoint) => testConnection(withSavedPassword(core.settings, endpoint)),
@@ -40,6 +40,7 @@ export function createApiService(core: LayoverCore, adminUrl: () => string, exte
     saveRule: missing('Prefetch rules'),
     deleteRule: missing('Prefetch rules'),
     syncNow: missing('Sync'),
+    gc: missing('Cache garbage collection'),
     ...createRuntimesApi({
       mirrorAddress: () => core.status(adminUrl()).mirrorAddress,
       registries: () => core.settings.registries.map((registry) => registry.name),

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LayoverApi } from '../api/layover-api.js';
 import { createMetricsRegistry } from '../core/telemetry/prometheus.js';
+import { createPrefetchService, type PrefetchService, type PrefetchServiceOptions } from '../prefetch/prefetch-service.js';
 import { createAdminServer } from '../control/admin-server.js';
 import { createApiService, type ApiExtensions } from './api-service.js';
 import { LayoverCore, type LayoverOptions } from './layover.js';
@@ -14,11 +15,14 @@ export interface HeadlessOptions extends LayoverOptions {
   /** The admin token when the admin listener is off loopback; generated if absent. */
   adminToken?: string;
   extensions?: (core: LayoverCore) => ApiExtensions;
+  /** Tuning of the prefetch scheduler (tests shorten its tick). */
+  prefetch?: Omit<PrefetchServiceOptions, 'saveSettings'>;
 }
 
 export interface HeadlessInstance {
   core: LayoverCore;
   api: LayoverApi;
+  prefetch: PrefetchService;
   mirrorAddress: string;
   adminUrl: string;
   /** Set when the admin listener needs one (not on loopback). */
@@ -44,12 +48,23 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
   const adminAddress = parseHostPort(options.settings.admin, 'the admin address (--admin)');
   const adminToken = isLoopback(adminAddress.host) ? undefined : options.adminToken ?? randomBytes(24).toString('base64url');
   let adminUrl = `http://${formatHostPort(adminAddress)}`;
-  const api = createApiService(core, () => adminUrl, options.extensions?.(core));
+  // Rules live in the settings: prefetch saves them through updateSettings, as the dashboard does.
+  let api: LayoverApi | undefined;
+  const prefetch = createPrefetchService(core, { ...options.prefetch, saveSettings: (settings) => api!.updateSettings(settings) });
+  try {
+    await prefetch.start(); // continues the jobs a stop or a crash interrupted
+  } catch (error) {
+    await core.stop();
+    throw error;
+  }
+  core.prefetchPaused = () => prefetch.isPaused();
+  api = createApiService(core, () => adminUrl, { ...prefetch.api, ...options.extensions?.(core) }, () => prefetch.jobs());
   const metrics = createMetricsRegistry(core.telemetry, () => ({ bytesUsed: core.store.usage.bytes, blobs: core.store.usage.blobs }));
   const admin: Server = createAdminServer({ api, metrics, logger: options.logger, dashboardDir: findDashboard(), ...(adminToken ? { token: adminToken } : {}) });
   try {
     adminUrl = `http://${formatHostPort(await listen(admin, adminAddress, 'admin address'))}`;
   } catch (error) {
+    await prefetch.stop();
     await core.stop();
     throw error;
   }
@@ -58,11 +73,13 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
   return {
     core,
     api,
+    prefetch,
     mirrorAddress: formatHostPort(core.mirrorAddress!),
     adminUrl,
     ...(adminToken ? { adminToken } : {}),
     stop: async () => {
       await closeServer(admin);
+      await prefetch.stop();
       await core.stop();
     },
   };

@@ -47,6 +47,8 @@ export class LayoverCore {
   settings: Settings;
   mirrorAddress?: HostPort;
   readonly startedAt = Date.now();
+  /** Whether background prefetch is paused (Status.prefetchPaused); the prefetch service answers once wired. */
+  prefetchPaused: () => boolean = () => false;
   private mirror?: MirrorListener;
   private authorizer?: ClientAuthorizer;
   /** Events from the rooms above telemetry (settings, prefetch jobs), in the API's shape. */
@@ -155,7 +157,7 @@ export class LayoverCore {
         repositories: this.metadata.repositories().length,
       },
       transfers: this.telemetry.activeTransfers(),
-      prefetchPaused: false,
+      prefetchPaused: this.prefetchPaused(),
       startedAt: this.startedAt,
     };
   }

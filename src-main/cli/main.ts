@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../app/layover.js';
 import { CliError } from './errors.js';
+import { registerPrefetchCommands } from './prefetch-commands.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerRuntimeCommands } from './runtime-commands.js';
 import { registerTlsCommands } from './tls-command.js';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServeCommand(program);
   registerRuntimeCommands(program);
+  registerPrefetchCommands(program);
   registerTlsCommands(program);
   return program;
 }

@@ -486,6 +486,10 @@ export function createFakeApi(initial: FakeState = emptyState()): FakeApi {
       state.rules
         .filter((r) => (ruleId ? r.rule.id === ruleId : r.rule.enabled))
         .map((r) => newJob({ registry: r.rule.registry, repository: r.rule.repository, tags: tagsOf(r.rule.tags, r.rule.registry, r.rule.repository), ruleId: r.rule.id }))),
+    gc: () => answer('gc', undefined, () => ({
+      freedBytes: 0, freedBlobs: 0, bytesUsed: state.status.usage.bytesUsed, quotaBytes: state.status.usage.quotaBytes,
+      pinnedBytes: 0, pinnedBlobs: 0, busyBlobs: 0, summary: 'freed 0 B in 0 blobs',
+    })),
     getSettings: () => answer('getSettings', undefined, publicSettings),
     updateSettings: (patch) => answer('updateSettings', patch, () => {
       const previous = state.settings.registries;
