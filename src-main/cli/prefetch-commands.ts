@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { API_PREFIX, createHttpClient, LayoverApiError } from '../api/http-client.js';
+import { createHttpClient, LayoverApiError } from '../api/http-client.js';
 import type { LayoverApi } from '../api/layover-api.js';
 import type { JobStatus, PrefetchRequest } from '../api/types.js';
 import { defaultDataDir, findRunningInstance } from '../app/instance.js';
-import type { GcReport } from '../prefetch/eviction.js';
 import { formatBytes, formatSeconds } from '../prefetch/format.js';
 import { parsePlatformChoice } from '../prefetch/platforms.js';
 import { parseTagSelector } from '../prefetch/tag-selectors.js';
@@ -106,22 +105,9 @@ async function syncCommand(flags: AdminFlags): Promise<void> {
 }
 
 async function gcCommand(flags: AdminFlags): Promise<void> {
-  const { baseUrl } = await connect(flags);
-  const report = await callGc(baseUrl);
+  const { api } = await connect(flags);
+  const report = await api.gc();
   say(`layover: ${report.summary}`);
-}
-
-/**
- * gc is not in LayoverApi yet (proposed with GcReport), so the generic HTTP
- * client has no method for it; this calls it over the same wire protocol.
- */
-async function callGc(baseUrl: string): Promise<GcReport> {
-  const response = await fetch(`${baseUrl}${API_PREFIX}/call/gc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'null' });
-  const body = (await response.json().catch(() => undefined)) as GcReport | { error?: { message: string; code: string } } | undefined;
-  if (response.ok) return body as GcReport;
-  const error = (body as { error?: { message: string; code: string } } | undefined)?.error;
-  if (error?.code === 'NOT_FOUND') throw new CliError(`the running Layover at ${baseUrl} does not offer gc: it is older than this command; restart it from this version`);
-  throw new CliError(error?.message ?? `HTTP ${response.status} from ${baseUrl}`);
 }
 
 // ---------------------------------------------------------------- talking to the instance

@@ -4,23 +4,7 @@ import { formatBytes } from './format.js';
 import { collectImage } from './image-walk.js';
 import { resolveRepository, storeManifestLoader, type PrefetchCore } from './prefetch-core.js';
 import { selectTags } from './tag-selectors.js';
-
-/** What a garbage collection did. (Proposed for src-main/api/types.ts, with LayoverApi.gc.) */
-export interface GcReport {
-  freedBytes: number;
-  freedBlobs: number;
-  /** The cache after the run. */
-  bytesUsed: number;
-  /** 0 = no quota. */
-  quotaBytes: number;
-  /** Kept because a rule's selected tags (or a running job) need them. */
-  pinnedBytes: number;
-  pinnedBlobs: number;
-  /** Kept because a client was reading them or they were being fetched. */
-  busyBlobs: number;
-  /** One line a person can read. */
-  summary: string;
-}
+import type { GcReport } from '../api/types.js';
 
 /** Over the quota, eviction goes this far below it, so it does not run again at the next blob. */
 const LOW_WATER = 0.9;

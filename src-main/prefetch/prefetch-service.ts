@@ -7,7 +7,8 @@ import type {
 } from '../api/types.js';
 import { isUpstreamOutage } from '../core/fetch/upstream-errors.js';
 import { BandwidthBudget, type BandwidthBudgetOptions } from '../core/upstream/bandwidth.js';
-import { evictToQuota, isRepositoryGlob, pinnedByRules, type GcReport } from './eviction.js';
+import { evictToQuota, isRepositoryGlob, pinnedByRules } from './eviction.js';
+import type { GcReport } from '../api/types.js';
 import { explainFailure, PrefetchError } from './failures.js';
 import { formatBytes } from './format.js';
 import { JobQueue } from './job-queue.js';
@@ -21,12 +22,11 @@ import { PartialBlobs } from './resumable-fetch.js';
 import { selectorProblem, selectTags } from './tag-selectors.js';
 import { UpstreamBrowser } from './upstream-browser.js';
 
-export type { GcReport } from './eviction.js';
 
-/** The prefetch part of LayoverApi, plus gc (proposed for LayoverApi; see GcReport). */
+/** The prefetch part of LayoverApi. */
 export type PrefetchApi = Pick<LayoverApi,
   'listRepositories' | 'listTags' | 'prefetch' | 'listJobs' | 'pauseJob' | 'resumeJob' | 'cancelJob'
-  | 'setPrefetchPaused' | 'listRules' | 'saveRule' | 'deleteRule' | 'syncNow'> & { gc(): Promise<GcReport> };
+  | 'setPrefetchPaused' | 'listRules' | 'saveRule' | 'deleteRule' | 'syncNow' | 'gc'>;
 
 export interface PrefetchServiceOptions {
   /**

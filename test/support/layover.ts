@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Settings } from '../../src-main/api/types.js';
-import { startHeadless, type HeadlessInstance } from '../../src-main/app/headless.js';
+import { startHeadless, type HeadlessInstance, type HeadlessOptions } from '../../src-main/app/headless.js';
 import { applyFlags } from '../../src-main/cli/serve-command.js';
 import { defaultSettings } from '../../src-main/app/settings.js';
 import { freePort, LOOPBACK } from './ports.js';
@@ -25,6 +25,8 @@ export interface LayoverUnderTest {
 
 export interface StartLayoverOptions {
   upstream: string;
+  /** Tuning of the prefetch scheduler (tests shorten its tick). */
+  prefetch?: HeadlessOptions['prefetch'];
   /** NAME=URL[,URL...] as on the command line. */
   registries?: string[];
   dataDir?: string;
@@ -41,7 +43,7 @@ export async function startLayover(options: StartLayoverOptions): Promise<Layove
     upstream: options.upstream,
     registry: options.registries ?? [],
   });
-  const instance = await startHeadless({ dataDir, settings, logger: pino({ level: 'silent' }) });
+  const instance = await startHeadless({ dataDir, settings, logger: pino({ level: 'silent' }), ...(options.prefetch ? { prefetch: options.prefetch } : {}) });
   return {
     instance,
     url: `http://${instance.mirrorAddress}`,
