@@ -81,7 +81,8 @@ export async function startLayoverProcess(args: { dataDir: string; upstream: str
     command: process.execPath,
     args: [CLI_ENTRY, ...cli],
     logFile: join(args.dataDir, '..', `layover-${port}.log`),
-    ready: { kind: 'http', url: `http://${LOOPBACK}:${port}/v2/` },
+    // The admin listener comes up last: once it answers, the mirror and the API both do.
+    ready: { kind: 'http', url: `http://${LOOPBACK}:${adminPort}/healthz` },
   });
   return { process: child, url: `http://${LOOPBACK}:${port}`, host: `${LOOPBACK}:${port}`, adminUrl: `http://${LOOPBACK}:${adminPort}`, dataDir: args.dataDir };
 }
