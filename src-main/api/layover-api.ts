@@ -1,5 +1,5 @@
 import type {
-  Activity, ConnectionTestResult, DockerConfigPreview, DockerStatus, EndpointSettings, GcReport, JobStatus,
+  Activity, ConnectionTestResult, DemoRequest, DemoStatus, DockerConfigPreview, DockerStatus, EndpointSettings, GcReport, JobStatus,
   LayoverEvent, PrefetchRequest, PrefetchRule, RepositoryPage, RuleStatus, RuntimeSnippet,
   Settings, Status, TagState,
 } from './types.js';
@@ -43,6 +43,13 @@ export interface LayoverApi {
   applyDockerConfig(args: { revert?: boolean }): Promise<DockerStatus>;
   pullThroughLayover(args: { reference: string }): Promise<{ reference: string; digest?: string }>;
   runtimeSnippets(): Promise<RuntimeSnippet[]>;
+
+  /** The demo (a simulation on this machine): its offers and the current or last run; `demo` events follow it live. */
+  getDemo(): Promise<DemoStatus>;
+  /** Starts a run in the background; refused while one runs. */
+  startDemo(args: DemoRequest): Promise<DemoStatus>;
+  /** Stops the running demo and everything it started; resolves once all of it is gone. */
+  cancelDemo(): Promise<DemoStatus>;
 }
 
 /** The names of the request/response methods, for the generic transports. */
@@ -53,5 +60,5 @@ export const LAYOVER_METHODS: readonly LayoverMethod[] = [
   'pauseJob', 'resumeJob', 'cancelJob', 'setPrefetchPaused', 'listRules', 'saveRule',
   'deleteRule', 'syncNow', 'gc', 'getSettings', 'updateSettings', 'testConnection',
   'getDockerStatus', 'previewDockerConfig', 'applyDockerConfig', 'pullThroughLayover',
-  'runtimeSnippets',
+  'runtimeSnippets', 'getDemo', 'startDemo', 'cancelDemo',
 ];

@@ -303,6 +303,97 @@ export interface RuntimeSnippet {
   explanation: string;
 }
 
+/** A simulated office link the demo can put between the client and its origin. */
+export interface DemoLink {
+  /** The profile's id ("asia-us-dtr"); absent for a link typed as a rate and a latency. */
+  id?: string;
+  /** "Asia office → US DTR", or "Custom link". */
+  label: string;
+  /** "20 Mbit/s, 180 ms". */
+  description: string;
+  /** Bytes per second from the origin to the office; 0 = unlimited. */
+  downBytesPerSecond: number;
+  /** One-way delay. */
+  latencyMs: number;
+}
+
+/** The three pulls of the demo, in the order they run. */
+export type DemoPullKind = 'direct' | 'cold' | 'warm';
+
+export interface DemoPull {
+  kind: DemoPullKind;
+  /** "Straight over the office link", "Through Layover, cold", "Through Layover, warm". */
+  label: string;
+  /** The hops, e.g. "client → office link → origin". */
+  route: string;
+  state: 'waiting' | 'running' | 'done' | 'failed' | 'cancelled';
+  /** Image bytes the client has received (manifest, config and layers). */
+  bytesDone: number;
+  bytesTotal: number;
+  /** Elapsed while running; the pull's duration once done. */
+  seconds: number;
+  /** Bytes that crossed the simulated office link during this pull. */
+  linkBytes: number;
+}
+
+/** What a finished demo measured: also the last line of `layover demo --json` (a contract). */
+export interface DemoResult {
+  /** Always true: origin, link and images are simulated on this machine. */
+  simulation: true;
+  /** The pulled image, e.g. "demo/app:1.0". */
+  image: string;
+  /** Bytes of the pulled image: manifest, config and layers. */
+  bytes: number;
+  layers: number;
+  /** Who pulled: a real `docker pull`, or Layover's own verifying client when Docker was not reachable. */
+  client: 'docker' | 'layover';
+  link: DemoLink;
+  directSeconds: number;
+  coldSeconds: number;
+  /** The warm pull through Layover. */
+  cachedSeconds: number;
+  /** Bytes over the office link during each pull. */
+  linkBytes: Record<DemoPullKind, number>;
+  /** directSeconds ÷ cachedSeconds. */
+  speedup: number;
+  /** "warm pull 74× faster; 0 bytes over the office link". */
+  summary: string;
+}
+
+export type DemoState = 'idle' | 'preparing' | 'running' | 'done' | 'failed' | 'cancelled';
+
+/** The demo: what it offers, and the current or last run. */
+export interface DemoStatus {
+  state: DemoState;
+  /** Always true: the dashboard and the CLI label the demo as a simulation. */
+  simulation: true;
+  /** What is happening now, in words: "Generating the sample images", "Pull 2 of 3: through Layover, cold". */
+  step: string;
+  /** The run's link, or the default one before the first run. */
+  link: DemoLink;
+  /** The run's image; absent before the first run. */
+  image?: { reference: string; bytes: number; layers: number };
+  client?: 'docker' | 'layover';
+  /** Always the three pulls, waiting before they run. */
+  pulls: DemoPull[];
+  result?: DemoResult;
+  /** Why the run failed, in words a person can act on. */
+  error?: string;
+  startedAt?: EpochMs;
+  finishedAt?: EpochMs;
+  /** The links the picker offers; the first is the default. */
+  profiles: DemoLink[];
+  /** The pulled image's size when none is asked for. */
+  defaultSizeBytes: number;
+}
+
+export interface DemoRequest {
+  /** The pulled image's total size in bytes (the layers are scaled to it). */
+  sizeBytes?: number;
+  /** A profile id ("asia-us-dtr") or a rate and a latency ("20mbit,180ms"). */
+  link?: string;
+}
+
 /** What a cache garbage collection (quota + LRU eviction) did. */
 export interface GcReport {
   freedBytes: number;
@@ -326,4 +417,5 @@ export type LayoverEvent =
   | { type: 'transfer'; transfer: TransferStatus; done: boolean }
   | { type: 'job'; job: JobStatus }
   | { type: 'activity'; event: ActivityEvent }
-  | { type: 'settings'; settings: Settings };
+  | { type: 'settings'; settings: Settings }
+  | { type: 'demo'; demo: DemoStatus };

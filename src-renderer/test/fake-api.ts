@@ -6,8 +6,9 @@
  */
 import type { LayoverApi, LayoverMethod } from '../../src-main/api/layover-api.js';
 import { LayoverApiError } from '../../src-main/api/http-client.js';
+import { advanceDemo, cancelDemo, idleDemo, startedDemo } from './fake-demo.js';
 import type {
-  Activity, ConnectionTestResult, DockerConfigPreview, DockerStatus, EndpointSettings, JobStatus,
+  Activity, ConnectionTestResult, DemoStatus, DockerConfigPreview, DockerStatus, EndpointSettings, JobStatus,
   LayoverEvent, PrefetchRequest, PrefetchRule, RepositoryEntry, RepositoryPage, RuleStatus,
   RuntimeSnippet, Settings, Status, TagState,
 } from '../../src-main/api/types.js';
@@ -29,6 +30,8 @@ export interface FakeState {
   snippets: RuntimeSnippet[];
   /** What testConnection answers. */
   connection: (endpoint: EndpointSettings) => ConnectionTestResult;
+  /** The demo's current or last run (moved on by advance). */
+  demo: DemoStatus;
 }
 
 export interface FakeApi extends LayoverApi {
@@ -141,6 +144,7 @@ export function emptyState(now = Date.now()): FakeState {
     daemonJson: { 'log-driver': 'json-file' },
     snippets: baseSnippets(),
     connection: (endpoint) => ({ ok: true, url: endpoint.url, latencyMs: 42, auth: 'bearer' }),
+    demo: idleDemo(),
   };
 }
 
@@ -426,6 +430,7 @@ export function createFakeApi(initial: FakeState = emptyState()): FakeApi {
           }
         }
       }
+      if (advanceDemo(state.demo, seconds)) emit({ type: 'demo', demo: state.demo });
       for (const transfer of [...state.status.transfers]) {
         const total = transfer.bytesTotal ?? 200 * MiB;
         transfer.bytesDone = Math.min(total, transfer.bytesDone + transfer.bytesPerSecond * seconds);
@@ -523,6 +528,18 @@ export function createFakeApi(initial: FakeState = emptyState()): FakeApi {
     }),
     pullThroughLayover: ({ reference }) => answer('pullThroughLayover', { reference }, () => ({ reference, digest: fakeDigest(reference) })),
     runtimeSnippets: () => answer('runtimeSnippets', undefined, () => state.snippets),
+    getDemo: () => answer('getDemo', undefined, () => state.demo),
+    startDemo: (request) => answer('startDemo', request, () => {
+      if (state.demo.state === 'preparing' || state.demo.state === 'running') throw new LayoverApiError('A demo is already running: wait for it to finish, or cancel it', 'DEMO_RUNNING', 409);
+      state.demo = startedDemo(request, Date.now());
+      emit({ type: 'demo', demo: state.demo });
+      return state.demo;
+    }),
+    cancelDemo: () => answer('cancelDemo', undefined, () => {
+      cancelDemo(state.demo);
+      emit({ type: 'demo', demo: state.demo });
+      return state.demo;
+    }),
   };
   return api;
 }
