@@ -1,0 +1,243 @@
+/**
+ * Turns the measurements into the table of issue 6 (case, Layover, peer,
+ * nginx, ratio, target, met?) and writes results.json (everything, raw
+ * samples included) and results.md. Targets are ratios within this run; no
+ * absolute time is ever a pass/fail test.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeLink } from '../src-main/demo/link-shaper.js';
+import type { ColdResult } from './cases/cold.js';
+import type { ConcurrentResult } from './cases/concurrent.js';
+import type { DockerResult } from './cases/docker.js';
+import type { TagsResult } from './cases/tags.js';
+import type { WarmResult } from './cases/warm.js';
+import type { MachineInfo } from './machine.js';
+import { describeOptions, type BenchOptions } from './options.js';
+import type { ServerName } from './servers.js';
+import { max, median, percentile, ratio } from './stats.js';
+
+export interface BenchResults {
+  warm?: WarmResult;
+  cold?: ColdResult;
+  concurrent?: ConcurrentResult;
+  tags?: TagsResult;
+  docker?: DockerResult;
+  /** Cases that did not run, and why. */
+  skipped: Record<string, string>;
+}
+
+export interface Row {
+  case: string;
+  layover: string;
+  peer: string;
+  nginx: string;
+  ratio: string;
+  target: string;
+  met: 'yes' | 'no' | '—';
+}
+
+export interface Report {
+  machine: MachineInfo;
+  options: Record<string, unknown>;
+  durationSeconds: number;
+  table: Row[];
+  results: BenchResults;
+}
+
+const MiB = 1024 * 1024;
+/** Bytes over the link may exceed the image by HTTP headers and the odd small request. */
+const SINGLE_FLIGHT_TOLERANCE = 1.02;
+
+export function buildTable(results: BenchResults, options: BenchOptions): Row[] {
+  return [
+    ...warmRows(results.warm),
+    ...coldRows(results.cold, options),
+    ...concurrentRows(results.concurrent),
+    ...memoryRows(results),
+    ...tagRows(results.tags),
+    ...dockerRows(results.docker, results.skipped.docker),
+  ];
+}
+
+function warmRows(warm: WarmResult | undefined): Row[] {
+  if (!warm) return [];
+  return warm.byClients.map(({ clients, megabytesPerSecond: rates }) => {
+    const rate = (name: ServerName) => median(rates[name] ?? []);
+    const [layover, peer, nginx] = [rate('layover'), rate('distribution'), rate('nginx')];
+    const vsPeer = ratio(layover, peer);
+    const vsNginx = ratio(layover, nginx);
+    return {
+      case: `1. Warm serving, ${mib(warm.blobBytes)} blob, ${clients} client${clients === 1 ? '' : 's'} (MB/s)`,
+      layover: fixed(layover, 0),
+      peer: fixed(peer, 0),
+      nginx: fixed(nginx, 0),
+      ratio: `${times(vsPeer)} peer, ${times(vsNginx)} nginx`,
+      target: '≥ 1.0× peer, ≥ 0.8× nginx',
+      met: verdict(vsPeer >= 1 && vsNginx >= 0.8, vsPeer, vsNginx),
+    };
+  });
+}
+
+function coldRows(cold: ColdResult | undefined, options: BenchOptions): Row[] {
+  if (!cold) return [];
+  const seconds = (target: 'layover' | 'distribution' | 'direct') => median((cold.samples[target] ?? []).map((sample) => sample.ms)) / 1000;
+  const idealSeconds = cold.idealMs / 1000;
+  const [layover, peer, direct] = [seconds('layover'), seconds('distribution'), seconds('direct')];
+  const vsIdeal = ratio(layover, idealSeconds);
+  return [{
+    case: `2. Cold pull over ${describeLink(options.link)}, ${cold.layers}-layer ${mib(cold.imageBytes)} image (s)`,
+    layover: fixed(layover, 2),
+    peer: fixed(peer, 2),
+    nginx: '—',
+    ratio: `${times(vsIdeal)} ideal (peer ${times(ratio(peer, idealSeconds))}, no cache ${times(ratio(direct, idealSeconds))})`,
+    target: `≤ 1.10× ideal (${fixed(idealSeconds, 2)} s)`,
+    met: verdict(vsIdeal <= 1.1, vsIdeal),
+  }];
+}
+
+function concurrentRows(concurrent: ConcurrentResult | undefined): Row[] {
+  if (!concurrent) return [];
+  const { samples, imageBytes, clients } = concurrent;
+  const images = (name: 'layover' | 'distribution') => median((samples[name] ?? []).map((sample) => sample.linkBytes / imageBytes));
+  const total = (name: 'layover' | 'distribution') => median((samples[name] ?? []).map((sample) => sample.totalMs)) / 1000;
+  const failures = (name: 'layover' | 'distribution') => (samples[name] ?? []).reduce((sum, sample) => sum + sample.failures, 0);
+  const failed = (name: 'layover' | 'distribution') => (failures(name) > 0 ? ` (${failures(name)} failed)` : '');
+  const layoverImages = images('layover');
+  return [
+    {
+      case: `3. ${clients} concurrent cold clients, ${mib(imageBytes)} image: bytes over the link (× image)`,
+      layover: `${fixed(layoverImages, 2)}×${failed('layover')}`,
+      peer: `${fixed(images('distribution'), 2)}×${failed('distribution')}`,
+      nginx: '—',
+      ratio: `${times(ratio(layoverImages, images('distribution')))} peer`,
+      target: 'Layover 1.0× the image',
+      met: verdict(layoverImages <= SINGLE_FLIGHT_TOLERANCE && failures('layover') === 0, layoverImages),
+    },
+    {
+      case: `3. ${clients} concurrent cold clients: time until the last has the image (s)`,
+      layover: fixed(total('layover'), 2),
+      peer: fixed(total('distribution'), 2),
+      nginx: '—',
+      ratio: `${times(ratio(total('layover'), total('distribution')))} peer`,
+      target: '— (reported)',
+      met: '—',
+    },
+  ];
+}
+
+function memoryRows(results: BenchResults): Row[] {
+  const measured = [results.warm, results.cold, results.concurrent].filter((result) => result !== undefined);
+  if (measured.length === 0) return [];
+  const peak = (name: ServerName) => max(measured.flatMap((result) => (result.peakRssBytes[name] === undefined ? [] : [result.peakRssBytes[name]!]))) / MiB;
+  const layover = peak('layover');
+  return [{
+    case: '4. Peak resident memory during 1–3 (MiB)',
+    layover: fixed(layover, 0),
+    peer: fixed(peak('distribution'), 0),
+    nginx: fixed(peak('nginx'), 0),
+    ratio: `${times(ratio(layover, peak('distribution')))} peer`,
+    target: 'Layover < 200 MiB',
+    met: verdict(layover < 200, layover),
+  }];
+}
+
+function tagRows(tags: TagsResult | undefined): Row[] {
+  if (!tags) return [];
+  return (['inside', 'outside'] as const).map((freshness) => {
+    const { layover, distribution } = tags.samples[freshness];
+    return {
+      case: `5. Manifest by tag, ${freshness} the freshness window, p50 / p99 (ms)`,
+      layover: `${fixed(percentile(layover, 50), 1)} / ${fixed(percentile(layover, 99), 1)}`,
+      peer: `${fixed(percentile(distribution, 50), 1)} / ${fixed(percentile(distribution, 99), 1)}`,
+      nginx: '—',
+      ratio: `${times(ratio(percentile(layover, 50), percentile(distribution, 50)))} peer (p50)`,
+      target: '— (reported)',
+      met: '—' as const,
+    };
+  });
+}
+
+function dockerRows(docker: DockerResult | undefined, skipped: string | undefined): Row[] {
+  if (!docker) {
+    return skipped ? [{ case: '6. docker pull', layover: '—', peer: '—', nginx: '—', ratio: '—', target: `skipped: ${skipped}`, met: '—' }] : [];
+  }
+  const seconds = (target: 'layover' | 'distribution' | 'direct', key: 'coldMs' | 'warmMs') =>
+    median((docker.samples[target] ?? []).flatMap((sample) => (sample[key] === undefined ? [] : [sample[key]!]))) / 1000;
+  const cold = { layover: seconds('layover', 'coldMs'), peer: seconds('distribution', 'coldMs'), direct: seconds('direct', 'coldMs') };
+  const warm = { layover: seconds('layover', 'warmMs'), peer: seconds('distribution', 'warmMs') };
+  return [
+    {
+      case: `6. docker pull, cold, ${mib(docker.imageBytes)} image (s)`,
+      layover: fixed(cold.layover, 2),
+      peer: fixed(cold.peer, 2),
+      nginx: '—',
+      ratio: `${times(ratio(cold.layover, cold.peer))} peer (no cache: ${fixed(cold.direct, 2)} s)`,
+      target: '— (reported)',
+      met: '—',
+    },
+    {
+      case: '6. docker pull, warm (s)',
+      layover: fixed(warm.layover, 2),
+      peer: fixed(warm.peer, 2),
+      nginx: '—',
+      ratio: `${times(ratio(warm.layover, warm.peer))} peer`,
+      target: '— (reported)',
+      met: '—',
+    },
+  ];
+}
+
+export function renderMarkdown(report: Report, options: BenchOptions): string {
+  const { machine } = report;
+  const header = ['Case', 'Layover', 'Peer: distribution proxy', 'nginx (static)', 'Ratio', 'Target', 'Met?'];
+  const lines = [
+    '# Layover benchmark',
+    '',
+    `Measured ${machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpuModel}, ${machine.cores} cores, ${(machine.memoryBytes / 1024 ** 3).toFixed(0)} GiB, ` +
+      `${machine.os} (${machine.kernel}), Node ${machine.node}; load average ${machine.loadAverage.toFixed(1)} at the start; the run took ${Math.round(report.durationSeconds)} s.`,
+    '',
+    `Setup: ${describeOptions(options)}${options.quick ? ' (**--quick smoke run: sizes too small to mean much**)' : ''}. ` +
+      'Medians over rounds; Layover and the peer are measured alternately, in rotating order. ' +
+      'Everything runs on loopback: docker-registry as the upstream, the link shaper (src-main/demo/link-shaper.ts) between it and both caches.',
+    '',
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...report.table.map((row) => `| ${[row.case, row.layover, row.peer, row.nginx, row.ratio, row.target, row.met].join(' | ')} |`),
+    '',
+    'Notes:',
+    '- Ideal (case 2) = image bytes ÷ link bandwidth + 3 round trips (connect, manifest, blobs in parallel); "no cache" is the same client pulling straight from the upstream over the link.',
+    '- Bytes over the link are counted by the shaper until the link goes quiet, so background fetches a cache starts for a pull are included.',
+    '- Memory is each server process\'s kernel high-water mark (VmHWM), reset at the start of each case; nginx is master plus workers.',
+    '- All ratios compare numbers from this one run; none is a pass/fail test of absolute speed.',
+  ];
+  const skipped = Object.entries(report.results.skipped);
+  if (skipped.length > 0) lines.push(...skipped.map(([name, why]) => `- Skipped ${name}: ${why}.`));
+  return `${lines.join('\n')}\n`;
+}
+
+export async function writeReport(outDir: string, report: Report, options: BenchOptions): Promise<{ json: string; markdown: string }> {
+  await mkdir(outDir, { recursive: true });
+  const json = join(outDir, 'results.json');
+  const markdown = join(outDir, 'results.md');
+  await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(markdown, renderMarkdown(report, options));
+  return { json, markdown };
+}
+
+function mib(bytes: number): string {
+  return `${+(bytes / MiB).toFixed(bytes < MiB ? 2 : 0)} MiB`;
+}
+
+function fixed(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+}
+
+function times(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a';
+}
+
+function verdict(ok: boolean, ...values: number[]): Row['met'] {
+  if (values.some((value) => !Number.isFinite(value))) return '—';
+  return ok ? 'yes' : 'no';
+}
