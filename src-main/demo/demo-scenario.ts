@@ -101,7 +101,7 @@ export async function runDemoScenario(options: DemoScenarioOptions = {}): Promis
     const { client, note } = await untilAborted(chooseDemoClient(options.client ?? 'auto', options.dockerCandidates), signal);
     const stage = await buildStage({ sizeBytes, link, signal, tracker, cleanup, tempParent: options.tempParent ?? tmpdir(), logger: options.logger });
     tracker.setClient(client, note);
-    for (const kind of PULL_ORDER) await runPull(kind, stage, client, tracker, signal);
+    for (const kind of PULL_ORDER) await runPull(kind, stage, client, tracker, signal, cleanup);
     result = tracker.result(client.kind);
   } catch (error) {
     tracker.step('Cleaning up');
@@ -138,7 +138,8 @@ async function buildStage({ sizeBytes, link, signal, tracker, cleanup, tempParen
   cleanup.add(() => rm(work, { recursive: true, force: true }));
   tracker.step('Generating the sample images');
   const runId = work.slice(-6);
-  const layouts = await untilAborted(writeLayouts(work, sizeBytes, runId), signal);
+  // Not abandoned on cancel: a generation left running would write into the dir after cleanup removed it.
+  const layouts = await writeLayouts(work, sizeBytes, runId, signal);
   const pulled = layouts.pulledTag;
   tracker.setImage(`${DEMO_REPOSITORY}:${DEMO_TAG}`, pulled.totalBytes, pulled.manifests[0]!.layers.length);
 
@@ -157,10 +158,11 @@ async function buildStage({ sizeBytes, link, signal, tracker, cleanup, tempParen
   };
 }
 
-async function writeLayouts(work: string, sizeBytes: number, runId: string): Promise<{ repositories: Array<{ name: string; layoutDir: string }>; pulledTag: SampleTag }> {
+async function writeLayouts(work: string, sizeBytes: number, runId: string, signal: AbortSignal): Promise<{ repositories: Array<{ name: string; layoutDir: string }>; pulledTag: SampleTag }> {
   const repositories: Array<{ name: string; layoutDir: string }> = [];
   let pulledTag: SampleTag | undefined;
   for (const repository of demoRepositories(sizeBytes, runId)) {
+    signal.throwIfAborted();
     const layoutDir = join(work, 'origin', repository.name.replace('/', '-'));
     const layout = await writeSampleLayout(layoutDir, repository.images);
     repositories.push({ name: repository.name, layoutDir });
@@ -185,8 +187,10 @@ async function startDemoCore(dataDir: string, upstreamUrl: string, logger: Logge
   return core;
 }
 
-async function runPull(kind: DemoPullKind, stage: Stage, client: DemoClient, tracker: DemoTracker, signal: AbortSignal): Promise<void> {
+async function runPull(kind: DemoPullKind, stage: Stage, client: DemoClient, tracker: DemoTracker, signal: AbortSignal, cleanup: Cleanup): Promise<void> {
   const target: DemoPullTarget = { ...stage.target, registryUrl: kind === 'direct' ? stage.shaper.url : stage.layoverUrl };
+  // A pull abandoned on cancel may still complete in dockerd: its image goes at cleanup too.
+  cleanup.add(() => client.forget(target));
   const linkAtStart = stage.shaper.stats().bytesDown;
   const started = performance.now();
   const measure = () => ({ seconds: (performance.now() - started) / 1000, linkBytes: stage.shaper.stats().bytesDown - linkAtStart });
