@@ -47,18 +47,26 @@ export class MetadataIndex {
   private readonly path: string;
   /** Until load() has read the file, a flush would overwrite it with nothing. */
   private loaded = false;
+  /** Only changes are written: stopping an instance that changed nothing leaves the file as it was. */
+  private dirty = false;
 
   constructor(dataDir: string) {
     this.path = join(dataDir, METADATA_FILE);
   }
 
   async load(): Promise<void> {
+    let text: string;
     try {
-      const parsed = JSON.parse(await readFile(this.path, 'utf8')) as MetadataFile;
-      if (parsed.version === 1) this.data = { ...emptyMetadata(), ...parsed };
+      text = await readFile(this.path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${this.path}: ${(error as Error).message}`);
+      this.loaded = true;
+      return;
     }
+    const parsed = parseMetadata(text);
+    // A file this version cannot read is left alone rather than replaced by an empty index.
+    if (!parsed) throw new Error(`${this.path} is not a metadata file this version of Layover understands; move it aside to start with an empty index`);
+    this.data = { ...emptyMetadata(), ...parsed };
     this.loaded = true;
   }
 
@@ -123,8 +131,10 @@ export class MetadataIndex {
 
   /** Writes now; concurrent calls are serialised so an older snapshot never lands last. */
   flush(): Promise<void> {
-    if (!this.loaded) return this.flushing;
-    this.flushing = this.flushing.then(() => writeFileAtomic(this.path, JSON.stringify(this.data)));
+    if (!this.loaded || !this.dirty) return this.flushing;
+    this.dirty = false;
+    const snapshot = JSON.stringify(this.data);
+    this.flushing = this.flushing.then(() => writeFileAtomic(this.path, snapshot));
     return this.flushing;
   }
 
@@ -134,12 +144,22 @@ export class MetadataIndex {
   }
 
   private changed(): void {
+    this.dirty = true;
     if (this.flushTimer) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       this.flush().catch((error) => console.error(`layover: could not save ${this.path}: ${(error as Error).message}`));
     }, FLUSH_DELAY_MS);
     this.flushTimer.unref();
+  }
+}
+
+function parseMetadata(text: string): MetadataFile | undefined {
+  try {
+    const parsed = JSON.parse(text) as Partial<MetadataFile>;
+    return parsed.version === 1 && typeof parsed.registries === 'object' ? (parsed as MetadataFile) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
