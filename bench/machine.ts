@@ -1,4 +1,5 @@
 /** What the numbers were measured on: they only compare with numbers from the same machine and run. */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
 
@@ -26,6 +27,17 @@ export function describeMachine(now = new Date()): MachineInfo {
     date: now.toISOString(),
     loadAverage: loadavg()[0] ?? 0,
   };
+}
+
+/** The commit of the Layover that was measured, with "+ local changes" when src-main differs from it. */
+export function describeRevision(repoRoot: string): string {
+  try {
+    const git = (args: string[]) => execFileSync('git', ['-C', repoRoot, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const commit = git(['rev-parse', '--short', 'HEAD']);
+    return git(['status', '--porcelain', '--', 'src-main', 'bin']) ? `${commit} + local changes` : commit;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
 }
 
 function prettyOsName(): string | undefined {

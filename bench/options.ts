@@ -47,13 +47,13 @@ const REPO_ROOT = join(import.meta.dirname, '..');
 const FULL = {
   blobMiB: 256,
   warmClients: [1, 8],
-  warmRounds: 5,
+  warmRounds: 7,
   link: '100mbit,50ms',
   imageMiB: 48,
   concurrentClients: 16,
   concurrentImageMiB: 16,
   rounds: 3,
-  tagRequests: 60,
+  tagRequests: 100,
 };
 
 const QUICK: typeof FULL = {

@@ -39,6 +39,8 @@ export interface Row {
 
 export interface Report {
   machine: MachineInfo;
+  /** The Layover commit measured. */
+  revision: string;
   options: Record<string, unknown>;
   durationSeconds: number;
   table: Row[];
@@ -197,7 +199,7 @@ export function renderMarkdown(report: Report, options: BenchOptions): string {
     `Measured ${machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpuModel}, ${machine.cores} cores, ${(machine.memoryBytes / 1024 ** 3).toFixed(0)} GiB, ` +
       `${machine.os} (${machine.kernel}), Node ${machine.node}; load average ${machine.loadAverage.toFixed(1)} at the start; the run took ${Math.round(report.durationSeconds)} s.`,
     '',
-    `Setup: ${describeOptions(options)}${options.quick ? ' (**--quick smoke run: sizes too small to mean much**)' : ''}. ` +
+    `Layover ${report.revision}. Setup: ${describeOptions(options)}${options.quick ? ' (**--quick smoke run: sizes too small to mean much**)' : ''}. ` +
       'Medians over rounds; Layover and the peer are measured alternately, in rotating order. ' +
       'Everything runs on loopback: docker-registry as the upstream, the link shaper (src-main/demo/link-shaper.ts) between it and both caches.',
     '',

@@ -23,7 +23,7 @@ import { runTags } from './cases/tags.js';
 import { runWarm } from './cases/warm.js';
 import type { BenchContext } from './context.js';
 import { prepareImages } from './images.js';
-import { describeMachine } from './machine.js';
+import { describeMachine, describeRevision } from './machine.js';
 import { describeOptions, parseOptions, USAGE, type BenchOptions } from './options.js';
 import { buildTable, renderMarkdown, writeReport, type BenchResults, type Report } from './report.js';
 import { NGINX_BINARY, startLayoverServer, startPeerServer, type LayoverServer, type PeerServer } from './servers.js';
@@ -39,12 +39,14 @@ export interface BenchRun {
 export async function runBench(options: BenchOptions, log: (line: string) => void = timestamped()): Promise<BenchRun> {
   const started = performance.now();
   const machine = describeMachine();
+  const revision = describeRevision(REPO_ROOT);
   checkPrograms();
   if (options.build) await buildLayover(log);
   log(`bench: ${describeOptions(options)}`);
   const results = await withEnvironment(options, log, (ctx) => runCases(ctx));
   const report: Report = {
     machine,
+    revision,
     options: serializableOptions(options),
     durationSeconds: (performance.now() - started) / 1000,
     table: buildTable(results, options),
