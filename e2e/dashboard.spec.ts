@@ -35,6 +35,7 @@ describe('the dashboard in a browser, against the real core', () => {
     const layout = await writeSampleLayout(join(work, 'layout'), [
       { tag: '1.0', layers: [{ size: 6 * MiB, seed: 'e2e-base' }, { size: 2 * MiB, seed: 'e2e-app-1.0' }] },
       { tag: '1.1', layers: [{ size: 6 * MiB, seed: 'e2e-base' }, { size: 2 * MiB, seed: 'e2e-app-1.1' }] },
+      { tag: 'latest', layers: [{ size: 6 * MiB, seed: 'e2e-base' }, { size: 2 * MiB, seed: 'e2e-app-1.1' }] },
     ]);
     upstream = await startRegistry({ name: 'e2e-upstream' });
     for (const repository of ['library/webapp', 'library/worker']) await pushSampleLayout(layout, { registryHost: upstream.host, repository });
@@ -62,7 +63,7 @@ describe('the dashboard in a browser, against the real core', () => {
     await page.goto(`${layover.instance.adminUrl}/#/${route}`);
     await page.getByRole('heading', { level: 1 }).waitFor();
   };
-  const screenshot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  const screenshot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
 
   test('first run: a failing connection shows the exact error, a working one is saved', async () => {
     await open('first-run');
@@ -98,11 +99,24 @@ describe('the dashboard in a browser, against the real core', () => {
     const status = await layover.instance.api.getStatus();
     assert.ok(status.counters.hits > 0);
     await screenshot('overview');
-    for (const route of ['repositories', 'settings']) {
+    for (const route of ['settings']) {
       await open(route);
       await page.waitForLoadState('networkidle').catch(() => undefined);
       await screenshot(route);
     }
+  });
+
+  test('prefetch a repository from the Repositories page and watch its job reach done', async () => {
+    await open('repositories');
+    await page.getByLabel('Registry', { exact: true }).selectOption('docker.io');
+    await page.getByRole('button', { name: 'Prefetch library/worker' }).click();
+    const job = page.locator('[data-testid=job-row][data-repository="library/worker"]').first();
+    await job.waitFor({ timeout: 15_000 });
+    await page.locator('[data-testid=job-row][data-repository="library/worker"][data-state=done]').first().waitFor({ timeout: 60_000 });
+    await page.locator('[data-testid=repository-row][data-repository="library/worker"]').getByText('1 tag cached').waitFor({ timeout: 10_000 });
+    const jobs = await layover.instance.api.listJobs();
+    assert.ok(jobs.some((j) => j.repository === 'library/worker' && j.state === 'done' && j.bytesDone === j.bytesTotal && j.bytesTotal > 0));
+    await screenshot('repositories');
   });
 
   test('the Docker page shows the real engine using Layover, and pulls a DTR image through it', async () => {

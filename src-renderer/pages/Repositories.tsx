@@ -41,7 +41,8 @@ export function RepositoriesPage() {
     if (event.type === 'job') {
       jobs.setData((current) => upsertJob(current ?? [], event.job));
       if (!ACTIVE_JOB_STATES.has(event.job.state)) {
-        if (event.job.repository === selected) setTagsVersion((v) => v + 1);
+        // A finished job changes what is cached: the catalog's badges and the open tag list both reload.
+        setTagsVersion((v) => v + 1);
         void rules.reload();
       }
     }
