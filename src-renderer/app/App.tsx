@@ -4,6 +4,7 @@ import { MirrorStateBadge } from '../components/badges.js';
 import { Icon, Logo } from '../components/icons.js';
 import { ErrorMessage, Loading } from '../components/ui.js';
 import { ActivityPage } from '../pages/Activity.js';
+import { DemoPage } from '../pages/Demo.js';
 import { DockerPage } from '../pages/Docker.js';
 import { FirstRunPage } from '../pages/FirstRun.js';
 import { OverviewPage } from '../pages/Overview.js';
@@ -20,6 +21,7 @@ const NAV: ReadonlyArray<[Exclude<Page, 'first-run'>, string]> = [
   ['activity', 'Activity'],
   ['docker', 'Docker'],
   ['settings', 'Settings'],
+  ['demo', 'Demo'],
 ];
 
 export interface AppProps {
@@ -66,7 +68,7 @@ function Shell() {
 
   useEffect(() => {
     const titles: Record<Page, string> = {
-      overview: 'Overview', repositories: 'Repositories', activity: 'Activity', docker: 'Docker', settings: 'Settings', 'first-run': 'Set up',
+      overview: 'Overview', repositories: 'Repositories', activity: 'Activity', docker: 'Docker', settings: 'Settings', demo: 'Demo', 'first-run': 'Set up',
     };
     document.title = `${titles[page]} · Layover`;
   }, [page]);
@@ -150,6 +152,8 @@ function PageContent({ page }: { page: Page }) {
       return <DockerPage />;
     case 'settings':
       return <SettingsPage />;
+    case 'demo':
+      return <DemoPage />;
     case 'first-run':
       return <FirstRunPage />;
   }

@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
 import { createFakeApi, emptyState, sampleState } from './fake-api.js';
+import { finishedDemo, runningDemo } from './fake-demo.js';
 import { startPreviewServer } from './preview-server.js';
 
 const outDir = resolve(process.argv[2] ?? fileURLToPath(new URL('./screenshots', import.meta.url)));
@@ -52,6 +53,15 @@ try {
       }
       await page.waitForTimeout(300);
       await page.screenshot({ path: `${outDir}/${name}-${scheme}.png`, fullPage: true });
+    }
+    for (const [name, demo] of [['running', runningDemo], ['done', finishedDemo]] as const) {
+      sample.fake.state.demo = demo(Date.now());
+      await page.goto(`${sample.url}/#/demo`);
+      await page.locator('[data-testid=demo-pull]').first().waitFor();
+      sample.fake.emit({ type: 'demo', demo: sample.fake.state.demo }); // as the live stream delivers it
+      await page.locator(`[data-testid=demo-pull][data-kind=cold][data-state=${name === 'done' ? 'done' : 'running'}]`).waitFor();
+      await page.waitForTimeout(600); // the bars' width transition
+      await page.screenshot({ path: `${outDir}/demo-${name}-${scheme}.png`, fullPage: true });
     }
     await page.goto(`${sample.url}/#/repositories`);
     await page.getByRole('button', { name: 'Edit rule for platform/base-*' }).click();
