@@ -11,7 +11,7 @@ import type { AppPaths } from './app-paths.js';
 import { secureWebPreferences } from './security-policy.js';
 
 /** The renderer's hash routes (src-renderer/app/route.ts). */
-export type DashboardPage = 'overview' | 'repositories' | 'activity' | 'docker' | 'settings' | 'first-run';
+export type DashboardPage = 'overview' | 'repositories' | 'activity' | 'docker' | 'settings' | 'demo' | 'first-run';
 
 export class DashboardWindow {
   private window?: BrowserWindow;

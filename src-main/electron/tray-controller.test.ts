@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LayoverApi } from '../api/layover-api.js';
 import { LAYOVER_METHODS } from '../api/layover-api.js';
-import type { DockerStatus, LayoverEvent, Settings, Status } from '../api/types.js';
+import type { DemoStatus, DockerStatus, LayoverEvent, Settings, Status } from '../api/types.js';
 import { NotAvailableError } from '../app/api-service.js';
 import { defaultSettings } from '../app/settings.js';
 import type { Notice } from './notifications.js';
@@ -212,6 +212,37 @@ test('menu actions: dashboard pages, copy, quit', async () => {
   assert.deepEqual(t.opened, [undefined, 'docker']);
   assert.deepEqual(t.copied, ['127.0.0.1:5050']);
   assert.equal(t.counts().quits, 1);
+});
+
+test('Run demo opens the Demo page and starts a run; while one runs, the item shows it', async () => {
+  const t = setup();
+  await t.controller.attach(t.fake.api);
+  const started: unknown[] = [];
+  t.fake.api.startDemo = async (request) => {
+    started.push(request);
+    return { state: 'preparing' } as DemoStatus;
+  };
+  await t.controller.handle('run-demo');
+  assert.deepEqual(t.opened, ['demo']);
+  assert.deepEqual(started, [{}]);
+  t.fake.emit({ type: 'demo', demo: { state: 'running' } as DemoStatus });
+  assert.equal(labelOf(t.last(), 'run-demo'), 'Show the running demo');
+  await t.controller.handle('run-demo');
+  assert.deepEqual(t.opened, ['demo', 'demo']);
+  assert.equal(started.length, 1, 'a running demo is shown, not started again');
+  t.fake.emit({ type: 'demo', demo: { state: 'done' } as DemoStatus });
+  assert.equal(labelOf(t.last(), 'run-demo'), 'Run demo');
+});
+
+test('Run demo: one started elsewhere a moment ago is no failure; a real failure is told', async () => {
+  const t = setup();
+  await t.controller.attach(t.fake.api);
+  t.fake.state.failures.set('startDemo', Object.assign(new Error('A demo is already running'), { code: 'DEMO_RUNNING' }));
+  await t.controller.handle('run-demo');
+  assert.equal(t.notices.length, 0);
+  t.fake.state.failures.set('startDemo', new Error('no space left on device'));
+  await t.controller.handle('run-demo');
+  assert.deepEqual(t.notices.at(-1), { key: 'action:run-demo', title: 'The demo could not start', body: 'no space left on device', page: 'overview' });
 });
 
 test('Pause and Resume prefetch go through the API and the label follows', async () => {

@@ -12,6 +12,9 @@ import { decideNotifications, emptyMemory, type Notice, type NoticePage, type No
 import { trayMenuModel, type MenuEntry, type TrayAction } from './tray-menu.js';
 import { trayAppearance, type TrayAppearance } from './tray-state.js';
 
+/** Where the dashboard can be opened: a notice's page, or the demo. */
+export type DashboardTarget = NoticePage | 'demo';
+
 export interface TrayView {
   appearance: TrayAppearance;
   menu: MenuEntry[];
@@ -27,7 +30,7 @@ export interface Timers {
 export interface TrayControllerDeps {
   render(view: TrayView): void;
   notify(notice: Notice): void;
-  openDashboard(page?: NoticePage): void;
+  openDashboard(page?: DashboardTarget): void;
   copyText(text: string): void;
   quit(): void;
   retryStart(): void;
@@ -59,6 +62,7 @@ export class TrayController {
   private startAtLogin?: boolean;
   private appliedStartAtLogin?: boolean;
   private readonly activeJobs = new Map<string, JobState>();
+  private demoRunning = false;
   private memory: NotifyMemory = emptyMemory();
   private readonly unavailable = new Set<TrayAction>();
   private readonly busy = new Set<TrayAction>();
@@ -79,6 +83,7 @@ export class TrayController {
     this.dockerSupported = true;
     this.lastDockerCheck = Number.NEGATIVE_INFINITY;
     this.activeJobs.clear();
+    this.demoRunning = false;
     this.unavailable.clear();
     // A new core: what the person was told about the old one's upstreams no longer holds.
     this.memory = { ...emptyMemory(), ...(this.memory.dockerUsesLayover === undefined ? {} : { dockerUsesLayover: this.memory.dockerUsesLayover }) };
@@ -122,6 +127,7 @@ export class TrayController {
       ...(this.coreError === undefined ? {} : { coreError: this.coreError }),
       unavailable: this.unavailable,
       busy: this.busy,
+      demoRunning: this.demoRunning,
     });
     return { appearance, menu };
   }
@@ -143,8 +149,9 @@ export class TrayController {
     }
     if (event.type === 'settings') this.onSettings(event.settings);
     if (event.type === 'status') this.status = event.status;
+    if (event.type === 'demo') this.demoRunning = event.demo.state === 'preparing' || event.demo.state === 'running';
     this.observe({ kind: 'event', event, now: this.deps.now() });
-    if (event.type === 'job' || event.type === 'status') this.render();
+    if (event.type === 'job' || event.type === 'status' || event.type === 'demo') this.render();
     this.scheduleRefresh();
   }
 
@@ -254,6 +261,15 @@ export class TrayController {
         const paused = !(this.status?.prefetchPaused ?? false);
         return this.run(action, paused ? 'Prefetch could not be paused' : 'Prefetch could not be resumed', (api) => api.setPrefetchPaused({ paused }));
       }
+      case 'run-demo':
+        // The dashboard shows the three pulls side by side; it opens first so the run is seen from its start.
+        this.deps.openDashboard('demo');
+        if (this.demoRunning) return;
+        return this.run(action, 'The demo could not start', async (api) => {
+          await api.startDemo({}).catch((error: unknown) => {
+            if (codeOf(error) !== 'DEMO_RUNNING') throw error; // started elsewhere a moment ago: the page shows it
+          });
+        });
       case 'toggle-start-at-login': {
         const wanted = !(this.startAtLogin ?? false);
         return this.run(action, 'Start at login could not be changed', async (api) => {

@@ -30,6 +30,7 @@ test('the menu: a status line, then the issue\'s items in order', () => {
     '—',
     'Configure Docker…',
     'Copy mirror address (127.0.0.1:5050)',
+    'Run demo',
     '—',
     'Start at login',
     '—',
@@ -88,4 +89,12 @@ test('a long status line is cut in the menu', () => {
   const line = entries[0]!.kind === 'status' ? entries[0]!.label : '';
   assert.ok(line.length <= 64);
   assert.ok(line.endsWith('…'));
+});
+
+test('Run demo: enabled while the mirror runs; while a demo runs it shows that one instead', () => {
+  assert.deepEqual(find(menu(), 'run-demo'), { kind: 'action', action: 'run-demo', label: 'Run demo', enabled: true });
+  assert.equal(find(menu({ coreError: 'port in use' }), 'run-demo').enabled, false, 'the demo runs in the core: none without it');
+  assert.equal(find(menu({ busy: new Set<TrayAction>(['run-demo']) }), 'run-demo').enabled, false);
+  assert.deepEqual(find(menu({ unavailable: new Set<TrayAction>(['run-demo']) }), 'run-demo').label, 'Run demo (not in this build)');
+  assert.deepEqual(find(menu({ demoRunning: true }), 'run-demo'), { kind: 'action', action: 'run-demo', label: 'Show the running demo', enabled: true });
 });

@@ -12,6 +12,7 @@ export type TrayAction =
   | 'toggle-prefetch-paused'
   | 'configure-docker'
   | 'copy-mirror-address'
+  | 'run-demo'
   | 'toggle-start-at-login'
   | 'retry-start'
   | 'quit';
@@ -34,6 +35,8 @@ export interface TrayMenuInput {
   unavailable: ReadonlySet<TrayAction>;
   /** An action in flight: its item is disabled until it settles. */
   busy: ReadonlySet<TrayAction>;
+  /** A demo runs (from the tray, the dashboard or the CLI): the item then shows it instead of starting another. */
+  demoRunning?: boolean;
 }
 
 /** Menu labels stay short; the whole line is in the tooltip. */
@@ -67,6 +70,9 @@ export function trayMenuModel(input: TrayMenuInput): MenuEntry[] {
       label: status ? `Copy mirror address (${status.mirrorAddress})` : 'Copy mirror address',
       enabled: running,
     },
+    input.demoRunning
+      ? { kind: 'action', action: 'run-demo', label: 'Show the running demo', enabled: true }
+      : { kind: 'action', action: 'run-demo', label: notInBuild('run-demo', 'Run demo'), enabled: can('run-demo', running) },
     { kind: 'separator' },
     {
       kind: 'checkbox',
