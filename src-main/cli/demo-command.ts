@@ -6,10 +6,11 @@ import type { DemoRequest, DemoResult } from '../api/types.js';
 import { findRunningInstance } from '../app/instance.js';
 import { isLoopback } from '../app/listen.js';
 import type { DemoClientChoice } from '../demo/demo-clients.js';
-import { parseDemoSize } from '../demo/demo-images.js';
+import { DEFAULT_DEMO_SIZE, parseDemoSize } from '../demo/demo-images.js';
 import { resolveDemoLink, runDemoScenario } from '../demo/demo-scenario.js';
-import { createDemoDisplay, describeScenario, formatDemoResult, type DemoDisplay } from '../demo/demo-terminal.js';
+import { createDemoDisplay, formatDemoResult, type DemoDisplay } from '../demo/demo-terminal.js';
 import { LINK_PROFILES } from '../demo/link-shaper.js';
+import { formatBytes } from '../prefetch/format.js';
 import { CliError } from './errors.js';
 
 /**
@@ -79,18 +80,10 @@ async function runHere(request: DemoRequest, client: DemoClientChoice, out: Node
   const controller = new AbortController();
   const cancel = () => controller.abort(new Error('cancelled'));
   process.once('SIGINT', cancel);
-  let headerShown = false;
+  const { demoLink } = resolveDemoLink(request.link);
+  out.write(`Layover demo, a simulation on this machine: ${demoLink.label}, ${demoLink.description}; an image of ${formatBytes(request.sizeBytes ?? DEFAULT_DEMO_SIZE)}\n`);
   try {
-    return await runDemoScenario({
-      ...request, client, signal: controller.signal,
-      onStatus: (status) => {
-        if (!headerShown && status.image) {
-          headerShown = true;
-          out.write(`Layover demo, a simulation on this machine: ${describeScenario(status)}\n`);
-        }
-        display.update(status);
-      },
-    });
+    return await runDemoScenario({ ...request, client, signal: controller.signal, onStatus: (status) => display.update(status) });
   } catch (error) {
     if (controller.signal.aborted) throw new CliError('the demo was cancelled; everything it started is stopped', 130);
     throw new CliError(`the demo failed: ${(error as Error).message}`);

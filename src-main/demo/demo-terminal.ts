@@ -24,12 +24,6 @@ export function createDemoDisplay(stream: NodeJS.WritableStream, live: boolean):
 const seconds = (value: number) => (value < 1 ? `${Math.round(value * 1000)} ms` : `${value.toFixed(1)} s`);
 const pullName = (pull: DemoPull, index: number) => `Pull ${index + 1}: ${pull.label}`;
 
-/** "Asia office → US DTR (20 Mbit/s, 180 ms), demo/app:1.0 of 40.0 MiB": the scenario in one line. */
-export function describeScenario(status: DemoStatus): string {
-  const image = status.image ? `, ${status.image.reference} of ${formatBytes(status.image.bytes)}` : '';
-  return `${status.link.label} (${status.link.description})${image}`;
-}
-
 function lineDisplay(stream: NodeJS.WritableStream): DemoDisplay {
   let lastStep = '';
   const lastLineAt = new Map<string, number>();
@@ -54,38 +48,47 @@ function lineDisplay(stream: NodeJS.WritableStream): DemoDisplay {
   };
 }
 
+/**
+ * Plain step lines until the first pull starts, then three bars and nothing
+ * else: a line logged among cli-progress bars throws their redraw off.
+ */
 function barDisplay(stream: NodeJS.WriteStream): DemoDisplay {
-  const bars = new cliProgress.MultiBar({
-    stream,
-    format: '{name} {bar} {percentage}% | {done} of {total} | {elapsed} | {link} over the link',
-    hideCursor: true,
-    barsize: 24,
-    autopadding: true,
-  }, cliProgress.Presets.shades_classic);
+  let bars: cliProgress.MultiBar | undefined;
   const created = new Map<string, cliProgress.SingleBar>();
   let lastStep = '';
   return {
     update(status) {
-      if (status.step !== lastStep) {
+      const pulling = status.pulls.some((pull) => pull.state !== 'waiting');
+      if (!pulling) {
+        if (status.step !== lastStep) stream.write(`${fitLine(status.step, stream.columns)}\n`);
         lastStep = status.step;
-        bars.log(`${status.step}\n`);
+        return;
       }
-      if (!status.image) return;
+      bars ??= new cliProgress.MultiBar({
+        stream,
+        format: '{name} {bar} {percentage}% | {done} of {size} | {elapsed} | {link} over the link',
+        hideCursor: true,
+        barsize: 20,
+      }, cliProgress.Presets.shades_classic);
       status.pulls.forEach((pull, index) => {
-        const payload = { name: pullName(pull, index).padEnd(42), done: formatBytes(pull.bytesDone), total: formatBytes(pull.bytesTotal), elapsed: seconds(pull.seconds), link: formatBytes(pull.linkBytes) };
+        const payload = { name: pullName(pull, index).padEnd(40), done: formatBytes(pull.bytesDone), size: formatBytes(pull.bytesTotal), elapsed: seconds(pull.seconds), link: formatBytes(pull.linkBytes) };
         let bar = created.get(pull.kind);
         if (!bar) {
-          bar = bars.create(Math.max(pull.bytesTotal, 1), pull.bytesDone, payload);
+          bar = bars!.create(Math.max(pull.bytesTotal, 1), pull.bytesDone, payload);
           created.set(pull.kind, bar);
         }
         bar.update(pull.bytesDone, payload);
       });
     },
     stop() {
-      bars.update(); // flushes lines logged since the last redraw, which stop() alone would drop
-      bars.stop();
+      bars?.stop();
     },
   };
+}
+
+/** A line that wraps would throw the bars' redraw off by a line: cut it to the terminal's width. */
+function fitLine(text: string, columns: number | undefined): string {
+  return columns && text.length >= columns ? `${text.slice(0, columns - 2)}…` : text;
 }
 
 /** The measurements, a pull a line, then the summary. */
@@ -97,7 +100,7 @@ export function formatDemoResult(result: DemoResult): string {
   ];
   const client = result.client === 'docker' ? 'docker pull' : "Layover's verifying client";
   return [
-    `Simulation on this machine: ${result.link.label} (${result.link.description}), ${result.image} of ${formatBytes(result.bytes)}, pulled by ${client}`,
+    `Simulation on this machine: ${result.image} of ${formatBytes(result.bytes)} over ${result.link.label}, ${result.link.description}; pulled with ${client}`,
     ...rows.map(([name, time, link]) => `  ${name.padEnd(40)} ${seconds(time).padStart(8)}   ${formatBytes(link).padStart(10)} over the office link`),
     result.summary,
   ].join('\n');
