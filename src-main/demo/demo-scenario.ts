@@ -10,7 +10,7 @@
  * shaper's byte counter says what crossed the office link during each pull.
  * Everything it starts is stopped and removed when it ends, however it ends.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +22,7 @@ import { defaultSettings, parseSettings } from '../app/settings.js';
 import { formatBytes } from '../prefetch/format.js';
 import type { DockerConnection } from '../runtimes/docker-engine.js';
 import { chooseDemoClient, untilAborted, type DemoClient, type DemoClientChoice, type DemoPullTarget } from './demo-clients.js';
+import { createRunDir } from './demo-workdir.js';
 import { checkDemoSize, DEFAULT_DEMO_SIZE, DEMO_REPOSITORY, DEMO_TAG, demoRepositories } from './demo-images.js';
 import { startHostedRegistry, type HostedRegistry } from './hosted-registry.js';
 import { describeLink, findLinkProfile, LINK_PROFILES, LinkShaper, parseLink, type Link } from './link-shaper.js';
@@ -134,7 +135,7 @@ interface StageOptions {
 
 /** Images, origin, link and Layover, each registered for cleanup as soon as it exists. */
 async function buildStage({ sizeBytes, link, signal, tracker, cleanup, tempParent, logger }: StageOptions): Promise<Stage> {
-  const work = await mkdtemp(join(tempParent, 'layover-demo-'));
+  const work = await createRunDir(tempParent);
   cleanup.add(() => rm(work, { recursive: true, force: true }));
   tracker.step('Generating the sample images');
   const runId = work.slice(-6);

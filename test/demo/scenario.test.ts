@@ -5,6 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DemoStatus } from '../../src-main/api/types.js';
 import { runDemoScenario } from '../../src-main/demo/demo-scenario.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
@@ -76,6 +79,18 @@ describe('the demo scenario', () => {
     assert.match(statuses.at(-1)!.error ?? '', /Docker is not reachable/);
     await assertNetworkHandlesBack(handles);
     await assertEmptyDir(tempParent);
+  });
+
+  test('a run left behind by a process that died is swept away by the next run; a live one is kept', async () => {
+    const dead = join(tempParent, 'layover-demo-dead01');
+    const live = join(tempParent, 'layover-demo-live01');
+    for (const [dir, pid] of [[dead, spawnSync('true').pid], [live, process.pid]] as const) {
+      await mkdir(join(dir, 'origin'), { recursive: true });
+      await writeFile(join(dir, 'owner.pid'), String(pid));
+    }
+    await runDemoScenario({ sizeBytes: TINY_SIZE, link: FAST_LINK, client: 'layover', tempParent });
+    assert.deepEqual(await readdir(tempParent), ['layover-demo-live01']);
+    await rm(live, { recursive: true });
   });
 
   test('sizes and links it cannot use are refused before anything starts', async () => {
