@@ -6,6 +6,7 @@ import type { LayoverCore } from './layover.js';
 import { parseSettings, redactSettings } from './settings.js';
 import { toRegistryConfig } from './registries.js';
 import { createRuntimesApi } from '../runtimes/index.js';
+import { createDemoApi } from '../demo/demo-service.js';
 
 /** A capability this build does not have yet: the dashboard shows the message as it is. */
 export class NotAvailableError extends Error {
@@ -46,6 +47,7 @@ export function createApiService(core: LayoverCore, adminUrl: () => string, exte
       registries: () => core.settings.registries.map((registry) => registry.name),
       defaultRegistry: () => core.settings.defaultRegistry,
     }),
+    ...createDemoApi(core),
   };
   return { ...base, ...extensions };
 }

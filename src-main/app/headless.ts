@@ -79,6 +79,8 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
     ...(adminToken ? { adminToken } : {}),
     stop: async () => {
       await closeServer(admin);
+      // A demo in progress owns servers and a temp dir of its own: end it before the core it stands on.
+      await api.cancelDemo().catch(() => undefined);
       await prefetch.stop();
       await core.stop();
     },

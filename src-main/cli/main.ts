@@ -6,6 +6,7 @@ import { registerPrefetchCommands } from './prefetch-commands.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerRuntimeCommands } from './runtime-commands.js';
 import { registerTlsCommands } from './tls-command.js';
+import { registerDemoCommand } from './demo-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('layover')
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerRuntimeCommands(program);
   registerPrefetchCommands(program);
   registerTlsCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 
