@@ -10,7 +10,7 @@ import { DEFAULT_DEMO_SIZE, parseDemoSize } from '../demo/demo-images.js';
 import { resolveDemoLink, runDemoScenario } from '../demo/demo-scenario.js';
 import { createDemoDisplay, formatDemoResult, type DemoDisplay } from '../demo/demo-terminal.js';
 import { LINK_PROFILES } from '../demo/link-shaper.js';
-import { formatBytes } from '../prefetch/format.js';
+import { formatBytes } from '../api/format.js';
 import { CliError } from './errors.js';
 
 /**

@@ -4,7 +4,7 @@ import { createHttpClient, LayoverApiError } from '../api/http-client.js';
 import type { LayoverApi } from '../api/layover-api.js';
 import type { JobStatus, PrefetchRequest } from '../api/types.js';
 import { defaultDataDir, findRunningInstance } from '../app/instance.js';
-import { formatBytes, formatSeconds } from '../prefetch/format.js';
+import { formatBytes, formatDuration } from '../api/format.js';
 import { parsePlatformChoice } from '../prefetch/platforms.js';
 import { parseTagSelector } from '../prefetch/tag-selectors.js';
 import { CliError } from './errors.js';
@@ -202,7 +202,7 @@ function barDisplay(stream: NodeJS.WriteStream): JobDisplay {
     update(job) {
       const payload = {
         label: label(job), done: formatBytes(job.bytesDone), total: formatBytes(job.bytesTotal),
-        blobs: `${job.blobsDone}/${job.blobsTotal} blobs`, state: job.state === 'running' && job.etaSeconds !== undefined ? `${formatSeconds(job.etaSeconds)} left` : job.state,
+        blobs: `${job.blobsDone}/${job.blobsTotal} blobs`, state: job.state === 'running' && job.etaSeconds !== undefined ? `${formatDuration(job.etaSeconds)} left` : job.state,
         speed: `${formatBytes(job.bytesPerSecond)}/s`,
       };
       const total = Math.max(job.bytesTotal, 1);
@@ -231,7 +231,7 @@ function describeJob(job: JobStatus): string {
   if (job.state === 'queued' || job.state === 'planning' || job.state === 'cancelled') return job.state;
   const progress = `${formatBytes(job.bytesDone)} of ${formatBytes(job.bytesTotal)} (${job.blobsDone} of ${job.blobsTotal} blobs)`;
   const speed = job.state === 'running' && job.bytesPerSecond > 0 ? `, ${formatBytes(job.bytesPerSecond)}/s` : '';
-  const eta = job.state === 'running' && job.etaSeconds !== undefined ? `, ${formatSeconds(job.etaSeconds)} left` : '';
+  const eta = job.state === 'running' && job.etaSeconds !== undefined ? `, ${formatDuration(job.etaSeconds)} left` : '';
   return `${job.state}: ${progress}${speed}${eta}`;
 }
 

@@ -19,7 +19,7 @@ import type { DemoLink, DemoPull, DemoPullKind, DemoResult, DemoStatus } from '.
 import { formatHostPort } from '../app/listen.js';
 import { LayoverCore } from '../app/layover.js';
 import { defaultSettings, parseSettings } from '../app/settings.js';
-import { formatBytes } from '../prefetch/format.js';
+import { formatBytes } from '../api/format.js';
 import type { DockerConnection } from '../runtimes/docker-engine.js';
 import { chooseDemoClient, untilAborted, type DemoClient, type DemoClientChoice, type DemoPullTarget } from './demo-clients.js';
 import { createRunDir } from './demo-workdir.js';

@@ -6,7 +6,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { DemoPull, DemoResult, DemoStatus } from '../api/types.js';
-import { formatBytes } from '../prefetch/format.js';
+import { formatBytes } from '../api/format.js';
 
 export interface DemoDisplay {
   update(status: DemoStatus): void;

@@ -10,7 +10,7 @@
  * shows always matches the current state.
  */
 import type { DockerStatus, JobState, JobStatus, LayoverEvent, RegistryStatus, Status } from '../api/types.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../api/format.js';
 
 /** A dashboard page a notice opens when clicked (the renderer's hash routes). */
 export type NoticePage = 'overview' | 'repositories' | 'activity' | 'docker' | 'settings';

@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
 import type { PrefetchRule } from '../api/types.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../api/format.js';
 import { collectImage } from './image-walk.js';
 import { resolveRepository, storeManifestLoader, type PrefetchCore } from './prefetch-core.js';
 import { selectTags } from './tag-selectors.js';

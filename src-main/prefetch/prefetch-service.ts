@@ -10,7 +10,7 @@ import { BandwidthBudget, type BandwidthBudgetOptions } from '../core/upstream/b
 import { evictToQuota, isRepositoryGlob, pinnedByRules } from './eviction.js';
 import type { GcReport } from '../api/types.js';
 import { explainFailure, PrefetchError } from './failures.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../api/format.js';
 import { JobQueue } from './job-queue.js';
 import { upstreamTagDigest } from './planner.js';
 import { createJobRunner } from './job-runner.js';
