@@ -2,6 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import envPaths from 'env-paths';
+import { isProcessAlive } from '../core/process-alive.js';
 
 /**
  * The running instance announces where it listens in a small file under its
@@ -41,14 +42,5 @@ export async function findRunningInstance(dataDir = defaultDataDir()): Promise<I
   } catch {
     return undefined;
   }
-  return isAlive(info.pid) ? info : undefined;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return isProcessAlive(info.pid) ? info : undefined;
 }

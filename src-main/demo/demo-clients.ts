@@ -8,6 +8,7 @@ import type Docker from 'dockerode';
 import { abortable } from '../core/upstream/bandwidth.js';
 import { dockerClient, findDockerEngine, type DockerConnection } from '../runtimes/docker-engine.js';
 import { errorMessage } from '../runtimes/errors.js';
+import { startDockerPull } from '../runtimes/docker-pull-stream.js';
 import { pullImage } from './pull-client.js';
 
 export interface DemoPullTarget {
@@ -70,13 +71,6 @@ export function imageName({ registryUrl, repository, tag }: DemoPullTarget): str
   return `${new URL(registryUrl).host}/${repository}:${tag}`;
 }
 
-interface DockerProgressEvent {
-  id?: string;
-  status?: string;
-  progressDetail?: { current?: number; total?: number };
-  error?: string;
-  errorDetail?: { message?: string };
-}
 
 /** Docker names a layer in its progress by the first 12 hex digits of its digest. */
 const layerId = (digest: string) => digest.slice('sha256:'.length, 'sha256:'.length + 12);
@@ -87,23 +81,22 @@ async function dockerPull(docker: Docker, target: DemoPullTarget, onBytes: (byte
   const sizes = new Map(target.layers.map((layer) => [layerId(layer.digest), layer.size]));
   const received = new Map<string, number>();
   const name = imageName(target);
-  const stream = await docker.createImage({ fromImage: name.slice(0, name.lastIndexOf(':')), tag: target.tag }) as NodeJS.ReadableStream & { destroy(): void };
-  const onEvent = (event: DockerProgressEvent) => {
+  const pull = await startDockerPull(docker, name.slice(0, name.lastIndexOf(':')), target.tag, (event) => {
     const size = event.id === undefined ? undefined : sizes.get(event.id);
     if (size === undefined || event.id === undefined) return;
     if (LAYER_DOWNLOADED.test(event.status ?? '')) received.set(event.id, size);
     else if (event.status === 'Downloading' && event.progressDetail?.current !== undefined) received.set(event.id, Math.min(size, event.progressDetail.current));
     else return;
     onBytes([...received.values()].reduce((sum, bytes) => sum + bytes, 0));
-  };
-  const finished = new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve()), (event: DockerProgressEvent) => {
-      if (event.error !== undefined) reject(new Error(`docker pull ${name}: ${event.errorDetail?.message ?? event.error}`));
-      else onEvent(event);
-    });
   });
+  const finished = pull.finished.then(
+    () => undefined,
+    (error: Error) => {
+      throw new Error(`docker pull ${name}: ${error.message}`);
+    },
+  );
   // Closing the request makes dockerd abandon the pull.
-  await untilAborted(finished, signal, () => stream.destroy());
+  await untilAborted(finished, signal, () => pull.stream.destroy());
 }
 
 async function removeImage(docker: Docker, name: string): Promise<void> {

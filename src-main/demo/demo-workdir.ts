@@ -6,6 +6,7 @@
  */
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isProcessAlive } from '../core/process-alive.js';
 
 const PREFIX = 'layover-demo-';
 const OWNER_FILE = 'owner.pid';
@@ -29,16 +30,7 @@ async function removeAbandonedRuns(parent: string): Promise<void> {
 
 async function isAbandoned(dir: string): Promise<boolean> {
   const owner = Number(await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => ''));
-  if (Number.isInteger(owner) && owner > 0) return !isAlive(owner);
+  if (Number.isInteger(owner) && owner > 0) return !isProcessAlive(owner);
   const info = await stat(dir).catch(() => undefined);
   return info !== undefined && Date.now() - info.mtimeMs > UNMARKED_GRACE_MS;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -3,6 +3,7 @@ import { dockerClient, dockerConnectionCandidates, findDockerEngine, type Docker
 import { errorMessage, RuntimeError } from './errors.js';
 import { DOCKER_HUB, formatReference, mirrorReference, parseImageReference, type ImageReference } from './image-reference.js';
 import { isLoopback, parseMirrorAddress } from './mirror-address.js';
+import { startDockerPull } from './docker-pull-stream.js';
 
 /**
  * `layover pull`: Docker's registry-mirrors only ever mirror Docker Hub, so an
@@ -40,13 +41,6 @@ export interface PullResult {
   imageId: string;
 }
 
-interface DockerProgressEvent {
-  id?: string;
-  status?: string;
-  progressDetail?: { current?: number; total?: number };
-  error?: string;
-  errorDetail?: { message?: string };
-}
 
 export async function pullThroughLayover(options: PullOptions): Promise<PullResult> {
   const reference = parseImageReference(options.reference);
@@ -79,23 +73,14 @@ async function pullImage(
   onProgress: ((progress: PullProgress) => void) | undefined,
   loopbackMirror: boolean,
 ): Promise<string | undefined> {
-  const fromImage = `${onMirror.registry}/${onMirror.repository}`;
-  const stream = await docker.createImage({ fromImage, tag: onMirror.digest ?? onMirror.tag }).catch((error: unknown) => {
-    throw pullError(mirrorSideName(onMirror), errorMessage(error), loopbackMirror);
+  const fail = (error: unknown) => pullError(mirrorSideName(onMirror), errorMessage(error), loopbackMirror);
+  const pull = await startDockerPull(docker, `${onMirror.registry}/${onMirror.repository}`, onMirror.digest ?? onMirror.tag ?? 'latest', (event) =>
+    onProgress?.({ id: event.id, status: event.status ?? '', current: event.progressDetail?.current, total: event.progressDetail?.total }),
+  ).catch((error: unknown) => {
+    throw fail(error);
   });
-  let digest: string | undefined;
-  return new Promise((resolve, reject) => {
-    docker.modem.followProgress(stream, (error) => {
-      if (error) reject(pullError(mirrorSideName(onMirror), error.message, loopbackMirror));
-      else resolve(digest);
-    }, (event: DockerProgressEvent) => {
-      if (event.error !== undefined) {
-        reject(pullError(mirrorSideName(onMirror), event.errorDetail?.message ?? event.error, loopbackMirror));
-        return;
-      }
-      digest = /^Digest: (\S+)/.exec(event.status ?? '')?.[1] ?? digest;
-      onProgress?.({ id: event.id, status: event.status ?? '', current: event.progressDetail?.current, total: event.progressDetail?.total });
-    });
+  return pull.finished.catch((error: unknown) => {
+    throw fail(error);
   });
 }
 
