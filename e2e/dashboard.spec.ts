@@ -63,7 +63,10 @@ describe('the dashboard in a browser, against the real core', () => {
     await page.goto(`${layover.instance.adminUrl}/#/${route}`);
     await page.getByRole('heading', { level: 1 }).waitFor();
   };
-  const screenshot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
+  const screenshot = async (name: string) => {
+    await page.waitForTimeout(600); // progress bars ease to their value over 0.4 s
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  };
 
   test('first run: a failing connection shows the exact error, a working one is saved', async () => {
     await open('first-run');
@@ -128,6 +131,18 @@ describe('the dashboard in a browser, against the real core', () => {
     const images = await dockerd.dockerChecked(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']);
     assert.match(images.stdout, /^dtr\.example\.com\/library\/worker:1\.1$/m, 'the image keeps its own name in Docker');
     await screenshot('docker');
+  });
+
+  test('the demo runs three pulls side by side and shows the warm pull moved nothing over the link', async () => {
+    await open('demo');
+    await page.getByTestId('demo-profile').selectOption('branch-office');
+    await page.getByLabel('Image size (MiB)').fill('8');
+    await page.getByTestId('demo-run').click();
+    await page.getByTestId('demo-summary').waitFor({ timeout: 90_000 });
+    assert.match(await page.getByTestId('demo-summary').innerText(), /0 bytes over the office link/);
+    const warm = page.locator('[data-testid=demo-pull][data-kind=warm]');
+    assert.equal(await warm.getAttribute('data-state'), 'done');
+    await screenshot('demo');
   });
 
   test('stopping the upstream turns the state to offline', async () => {
