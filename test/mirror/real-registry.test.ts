@@ -76,6 +76,19 @@ describe('through a real docker-registry', () => {
     assert.equal(await upstream.count({ method: 'GET', pathIncludes: layer.digest }), 1);
   });
 
+  test('an expired tag is revalidated with a HEAD, not a GET; a digest is never asked again', async () => {
+    const url = `${layover.url}/v2/library/app/manifests/1.0`;
+    await get(url);
+    const mark = await upstream.mark();
+    const again = await get(url);
+    assert.equal(again.headers['x-layover-cache'], 'revalidated');
+    assert.equal(await upstream.count({ method: 'HEAD', pathIncludes: '/manifests/1.0', since: mark }), 1);
+    assert.equal(await upstream.count({ method: 'GET', pathIncludes: '/manifests/', since: mark }), 0);
+    const byDigest = await get(`${layover.url}/v2/library/app/manifests/${tagOf('1.0').digest}`);
+    assert.equal(byDigest.headers['x-layover-cache'], 'hit');
+    assert.equal(await upstream.count({ pathIncludes: `/manifests/${tagOf('1.0').digest}`, since: mark }), 0);
+  });
+
   test('tags/list paginates with n/last and Link, and _catalog lists what is cached', async () => {
     const page1 = await getJson<{ name: string; tags: string[] }>(`${layover.url}/v2/library/app/tags/list?n=2`);
     assert.deepEqual(page1.json, { name: 'library/app', tags: ['1.0', '1.1'] });
