@@ -224,6 +224,18 @@ export interface RegistrySettings {
   endpoints: EndpointSettings[];
   /** Whole-registry bandwidth budget in bytes per second, 0 = unlimited. */
   bandwidthLimit?: number;
+  /** Limits by time of day; where one covers the current time it applies instead of bandwidthLimit (the first listed wins). */
+  bandwidthWindows?: BandwidthWindow[];
+}
+
+/** A registry's budget from `start` to `end`, local time ("18:00" to "08:00" crosses midnight). */
+export interface BandwidthWindow {
+  /** HH:MM, local time. */
+  start: string;
+  /** HH:MM, local time; not inside the window. */
+  end: string;
+  /** 0 = unlimited inside the window. */
+  bytesPerSecond: number;
 }
 
 /** PEM files for the mirror listener; required when it listens beyond loopback. */

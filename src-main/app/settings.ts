@@ -9,7 +9,7 @@ const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$
 const httpUrl = z.string().url().refine((value) => /^https?:\/\//.test(value), 'expected an http:// or https:// URL');
 
 const platform = z.object({ os: z.string().min(1), architecture: z.string().min(1), variant: z.string().optional() });
-const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM');
+const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a 24-hour time of day as HH:MM, 00:00 to 23:59');
 
 const tagSelector = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('exact'), tags: z.array(z.string().min(1)).min(1) }),
@@ -44,10 +44,17 @@ export const endpointSchema = z.object({
   insecureSkipVerify: z.boolean().optional(),
 });
 
+export const bandwidthWindowSchema = z.object({
+  start: timeOfDay,
+  end: timeOfDay,
+  bytesPerSecond: z.number({ message: 'expected a number of bytes per second (0 = unlimited)' }).int('expected whole bytes per second').nonnegative('expected 0 (unlimited) or more bytes per second'),
+}).refine((window) => window.start !== window.end, { message: 'a bandwidth window must end at another time than it starts (for all day, set bandwidthLimit)', path: ['end'] });
+
 export const registrySchema = z.object({
   name: z.string().min(1).regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'a registry name is a host name, optionally with :port'),
   endpoints: z.array(endpointSchema).min(1, 'a registry needs at least one endpoint'),
   bandwidthLimit: z.number().int().nonnegative().optional(),
+  bandwidthWindows: z.array(bandwidthWindowSchema).optional(),
 });
 
 export const DEFAULT_LIMITS = { perClientConcurrency: 64, perClientRequestsPerSecond: 100, idleTimeoutSeconds: 120 };
