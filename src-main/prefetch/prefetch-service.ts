@@ -16,7 +16,7 @@ import { upstreamTagDigest } from './planner.js';
 import { createJobRunner } from './job-runner.js';
 import { clientFor, resolveRepository, type PrefetchCore } from './prefetch-core.js';
 import { isFinished, PrefetchState, type JobRecord, type JobSpec } from './prefetch-state.js';
-import { inWindow, nextRun } from './schedule.js';
+import { bandwidthLimitAt, inWindow, nextRun } from './schedule.js';
 import { SyncBook } from './sync-book.js';
 import { PartialBlobs } from './resumable-fetch.js';
 import { selectorProblem, selectTags } from './tag-selectors.js';
@@ -94,7 +94,10 @@ class Prefetcher implements PrefetchService {
   constructor(private readonly core: PrefetchCore, private readonly options: PrefetchServiceOptions) {
     this.state = new PrefetchState(core.store.dataDir);
     this.budget = new BandwidthBudget({
-      limitOf: (registry) => this.core.settings.registries.find((r) => r.name === registry)?.bandwidthLimit,
+      limitOf: (registry) => {
+        const settings = this.core.settings.registries.find((r) => r.name === registry);
+        return settings && bandwidthLimitAt(settings, Date.now()); // wall-clock time of day; read at every chunk, so a window opening applies at once
+      },
       ...options.yielding,
     });
     this.sync = new SyncBook(core, this.state);

@@ -1,7 +1,9 @@
-import type { EpochMs, Schedule } from '../api/types.js';
+import type { EpochMs, RegistrySettings, Schedule } from '../api/types.js';
 
 /** A nightly window in local time, "19:00" to "07:00"; start = end means all day. */
 export type TimeWindow = Extract<Schedule, { kind: 'window' }>;
+/** Any daily span of local time: a rule's window, a registry's bandwidth window. */
+export type DailyWindow = Pick<TimeWindow, 'start' | 'end'>;
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -25,12 +27,25 @@ export function nextRun(schedule: Schedule, lastRun: EpochMs | undefined, now: E
   }
 }
 
-export function inWindow(window: TimeWindow, at: EpochMs): boolean {
+export function inWindow(window: DailyWindow, at: EpochMs): boolean {
   return windowOpenedAt(window, at) !== undefined;
 }
 
+/**
+ * A registry's bandwidth budget at `at` in bytes per second (0 or undefined:
+ * unlimited): the first of its bandwidth windows that covers `at`, else its
+ * flat bandwidthLimit. The first listed wins where windows overlap, so the
+ * order the Settings page shows is the order that decides, and a short
+ * exception can sit above a long window ("unlimited 12:00–13:00" over
+ * "2 MiB/s 08:00–18:00").
+ */
+export function bandwidthLimitAt(registry: Pick<RegistrySettings, 'bandwidthLimit' | 'bandwidthWindows'>, at: EpochMs): number | undefined {
+  const window = registry.bandwidthWindows?.find((w) => inWindow(w, at));
+  return window ? window.bytesPerSecond : registry.bandwidthLimit;
+}
+
 /** When the window now open was opened, or undefined when it is closed at `at`. */
-export function windowOpenedAt(window: TimeWindow, at: EpochMs): EpochMs | undefined {
+export function windowOpenedAt(window: DailyWindow, at: EpochMs): EpochMs | undefined {
   const start = minutesOf(window.start);
   const end = minutesOf(window.end);
   const date = new Date(at);
