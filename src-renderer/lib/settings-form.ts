@@ -4,7 +4,7 @@
  * only what the person typed, and an endpoint sent without a password keeps
  * the one it has.
  */
-import type { EndpointSettings, RegistrySettings, Settings } from '../../src-main/api/types.js';
+import type { BandwidthWindow, EndpointSettings, RegistrySettings, Settings } from '../../src-main/api/types.js';
 
 export interface EndpointDraft {
   key: string;
@@ -17,11 +17,23 @@ export interface EndpointDraft {
   insecureSkipVerify: boolean;
 }
 
+/** A row of a registry's bandwidth windows. */
+export interface BandwidthWindowDraft {
+  key: string;
+  /** HH:MM as a time input gives it; '' while incomplete. */
+  start: string;
+  end: string;
+  /** Bytes per second; undefined or 0: unlimited inside the window. */
+  bytesPerSecond: number | undefined;
+}
+
 export interface RegistryDraft {
   key: string;
   name: string;
   /** Bytes per second; undefined or 0: unlimited. */
   bandwidthLimit: number | undefined;
+  /** In order: where two overlap, the first applies. */
+  bandwidthWindows: BandwidthWindowDraft[];
   endpoints: EndpointDraft[];
 }
 
@@ -37,6 +49,11 @@ export interface SettingsDraft {
 
 let keyCounter = 0;
 export const newKey = (): string => `k${++keyCounter}`;
+
+/** A new row: office hours, at the registry's flat limit if it has one. */
+export function newBandwidthWindowDraft(bytesPerSecond?: number): BandwidthWindowDraft {
+  return { key: newKey(), start: '08:00', end: '18:00', bytesPerSecond };
+}
 
 export function newEndpointDraft(url = ''): EndpointDraft {
   return { key: newKey(), url, username: '', password: '', hasPassword: false, caFile: '', insecureSkipVerify: false };
@@ -58,6 +75,13 @@ export function toDraft(settings: Settings, previous?: SettingsDraft): SettingsD
         key: before?.key ?? newKey(),
         name: r.name,
         bandwidthLimit: r.bandwidthLimit || undefined,
+        // Rows keep their keys by position, so saving does not remount them.
+        bandwidthWindows: (r.bandwidthWindows ?? []).map((w, i) => ({
+          key: before?.bandwidthWindows[i]?.key ?? newKey(),
+          start: w.start,
+          end: w.end,
+          bytesPerSecond: w.bytesPerSecond || undefined,
+        })),
         endpoints: r.endpoints.map((e) => ({
           key: before?.endpoints.find((p) => p.url.trim() === e.url)?.key ?? newKey(),
           url: e.url,
@@ -84,10 +108,15 @@ export function endpointFromDraft(e: EndpointDraft): EndpointSettings {
   return endpoint;
 }
 
+export function windowFromDraft(w: BandwidthWindowDraft): BandwidthWindow {
+  return { start: w.start, end: w.end, bytesPerSecond: w.bytesPerSecond ?? 0 };
+}
+
 function registriesFromDraft(draft: SettingsDraft): RegistrySettings[] {
   return draft.registries.map((r) => {
     const registry: RegistrySettings = { name: r.name.trim(), endpoints: r.endpoints.map(endpointFromDraft) };
     if (r.bandwidthLimit) registry.bandwidthLimit = r.bandwidthLimit;
+    if (r.bandwidthWindows.length > 0) registry.bandwidthWindows = r.bandwidthWindows.map(windowFromDraft);
     return registry;
   });
 }
@@ -98,6 +127,7 @@ function comparable(registries: RegistrySettings[]): string {
     registries.map((r) => ({
       name: r.name,
       bandwidthLimit: r.bandwidthLimit || undefined,
+      bandwidthWindows: r.bandwidthWindows?.length ? r.bandwidthWindows.map((w) => [w.start, w.end, w.bytesPerSecond]) : undefined,
       endpoints: r.endpoints.map((e) => ({
         url: e.url, username: e.username || undefined, caFile: e.caFile || undefined,
         insecureSkipVerify: e.insecureSkipVerify || undefined, newPassword: e.password || undefined,
@@ -123,6 +153,10 @@ export function draftToPatch(original: Settings, draft: SettingsDraft): Partial<
 
 export type DraftErrors = Record<string, string>;
 
+const TIME_OF_DAY = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+const checkTime = (value: string): string | undefined => (TIME_OF_DAY.test(value) ? undefined : 'A time of day, e.g. 08:00.');
+
 const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):(\d{1,5})$/i;
 
 function checkAddress(value: string): string | undefined {
@@ -144,7 +178,7 @@ export function checkEndpointUrl(value: string): string | undefined {
   return undefined;
 }
 
-/** Errors keyed by field: "listen", "registry.<key>.name", "endpoint.<key>.url". */
+/** Errors keyed by field: "listen", "registry.<key>.name", "endpoint.<key>.url", "window.<key>.start". */
 export function validateDraft(draft: SettingsDraft): DraftErrors {
   const errors: DraftErrors = {};
   const listen = checkAddress(draft.listen);
@@ -160,6 +194,13 @@ export function validateDraft(draft: SettingsDraft): DraftErrors {
     else if (names.has(name)) errors[`registry.${registry.key}.name`] = `${name} is listed twice.`;
     names.add(name);
     if (registry.endpoints.length === 0) errors[`registry.${registry.key}.endpoints`] = 'Add at least one endpoint.';
+    for (const window of registry.bandwidthWindows) {
+      const start = checkTime(window.start);
+      const end = checkTime(window.end);
+      if (start) errors[`window.${window.key}.start`] = start;
+      if (end) errors[`window.${window.key}.end`] = end;
+      else if (!start && window.start === window.end) errors[`window.${window.key}.end`] = 'It must end at another time than it starts.';
+    }
     for (const endpoint of registry.endpoints) {
       const url = checkEndpointUrl(endpoint.url);
       if (url) errors[`endpoint.${endpoint.key}.url`] = url;
