@@ -39,6 +39,72 @@ describe('Settings', () => {
     expect(await within(cache).findByTestId('password-saved')).toBeTruthy();
   });
 
+  it('edits bandwidth windows: change one, add one, remove one, saved in order with updateSettings', async () => {
+    const user = userEvent.setup();
+    const { fake } = renderApp({ page: 'settings' });
+    await screen.findAllByTestId('registry-editor');
+    const dtr = registryEditor('dtr.example.com');
+    const rows = (): HTMLElement[] => within(dtr).getAllByTestId('bandwidth-window');
+    expect(rows().map((row) => [(within(row).getByLabelText('From') as HTMLInputElement).value, (within(row).getByLabelText('Until') as HTMLInputElement).value, (within(row).getByLabelText('Budget in this window') as HTMLInputElement).value])).toEqual([
+      ['08:00', '18:00', '1'],
+      ['22:00', '06:00', ''],
+    ]);
+    expect(within(rows()[1]!).getByText('Unlimited, until the next morning.')).toBeTruthy();
+
+    // The day window ends at 19:00 now, with 512 KiB/s.
+    await user.clear(within(rows()[0]!).getByLabelText('Until'));
+    await user.type(within(rows()[0]!).getByLabelText('Until'), '19:00');
+    await user.clear(within(rows()[0]!).getByLabelText('Budget in this window'));
+    await user.type(within(rows()[0]!).getByLabelText('Budget in this window'), '512');
+    await user.selectOptions(within(rows()[0]!).getByLabelText('Budget in this window unit'), 'KiB');
+    // A lunch window, added and filled in from the keyboard alone.
+    await user.click(within(dtr).getByRole('button', { name: 'Add a bandwidth window to dtr.example.com' }));
+    expect(rows()).toHaveLength(3);
+    const lunch = rows()[2]!;
+    await user.clear(within(lunch).getByLabelText('From'));
+    await user.type(within(lunch).getByLabelText('From'), '12:00');
+    await user.tab();
+    expect(document.activeElement).toBe(within(lunch).getByLabelText('Until'));
+    await user.clear(within(lunch).getByLabelText('Until'));
+    await user.type(within(lunch).getByLabelText('Until'), '13:00');
+    await user.tab();
+    expect(document.activeElement).toBe(within(lunch).getByLabelText('Budget in this window'));
+    await user.keyboard('{Control>}a{/Control}{Backspace}');
+    // The night window goes.
+    await user.click(within(dtr).getByRole('button', { name: 'Remove the 22:00–06:00 bandwidth window of dtr.example.com' }));
+
+    await user.click(screen.getByTestId('settings-save'));
+    await screen.findByTestId('settings-saved');
+    const patch = fake.calls.find((c) => c.method === 'updateSettings')!.arg as { registries: Array<{ name: string; bandwidthLimit?: number; bandwidthWindows?: unknown }> };
+    expect(Object.keys(patch)).toEqual(['registries']);
+    expect(patch.registries[1]).toMatchObject({
+      name: 'dtr.example.com',
+      bandwidthLimit: 4 * 1024 ** 2,
+      bandwidthWindows: [
+        { start: '08:00', end: '19:00', bytesPerSecond: 512 * 1024 },
+        { start: '12:00', end: '13:00', bytesPerSecond: 0 },
+      ],
+    });
+    expect(patch.registries[0]).not.toHaveProperty('bandwidthWindows');
+  });
+
+  it('says what is wrong with a window and does not save it', async () => {
+    const user = userEvent.setup();
+    const { fake } = renderApp({ page: 'settings' });
+    await screen.findAllByTestId('registry-editor');
+    const row = within(registryEditor('dtr.example.com')).getAllByTestId('bandwidth-window')[0]!;
+    const until = within(row).getByLabelText('Until');
+    await user.clear(until);
+    await user.type(until, '08:00');
+    await user.click(screen.getByTestId('settings-save'));
+    expect(until.getAttribute('aria-invalid')).toBe('true');
+    expect(within(row).getByText('It must end at another time than it starts.')).toBeTruthy();
+    await user.clear(within(row).getByLabelText('From'));
+    await user.click(screen.getByTestId('settings-save'));
+    expect(within(row).getByText('A time of day, e.g. 08:00.')).toBeTruthy();
+    expect(fake.calls.some((c) => c.method === 'updateSettings')).toBe(false);
+  });
+
   it('reorders endpoints: the regional cache first, the origin last', async () => {
     const user = userEvent.setup();
     const { fake } = renderApp({ page: 'settings' });

@@ -4,10 +4,10 @@ import { useApi } from '../app/api-context.js';
 import { useLive } from '../app/live.js';
 import { navigate } from '../app/route.js';
 import { ActionError, Badge, ByteSizeInput, ErrorMessage, Loading, PageHeader, Section } from '../components/ui.js';
-import { formatDuration, formatMs } from '../lib/format.js';
+import { formatDuration, formatMs, formatRate } from '../lib/format.js';
 import {
-  draftToPatch, endpointFromDraft, newEndpointDraft, newKey, toDraft, validateDraft,
-  type DraftErrors, type EndpointDraft, type RegistryDraft, type SettingsDraft,
+  draftToPatch, endpointFromDraft, newBandwidthWindowDraft, newEndpointDraft, newKey, toDraft, validateDraft,
+  type BandwidthWindowDraft, type DraftErrors, type EndpointDraft, type RegistryDraft, type SettingsDraft,
 } from '../lib/settings-form.js';
 import { useAction } from '../lib/use-async.js';
 
@@ -88,7 +88,7 @@ function SettingsForm({ settings }: { settings: Settings }) {
           <button
             type="button"
             className="button"
-            onClick={() => update((d) => ({ ...d, registries: [...d.registries, { key: newKey(), name: '', bandwidthLimit: undefined, endpoints: [newEndpointDraft()] }] }))}
+            onClick={() => update((d) => ({ ...d, registries: [...d.registries, { key: newKey(), name: '', bandwidthLimit: undefined, bandwidthWindows: [], endpoints: [newEndpointDraft()] }] }))}
           >
             Add registry
           </button>
@@ -262,7 +262,7 @@ function RegistryEditor({ registry, isDefault, errors, onChange, onRename, onMak
             units={['KiB', 'MiB']}
             perSecond
             optional
-            hint="For all of this registry's traffic. Empty: unlimited."
+            hint={registry.bandwidthWindows.length > 0 ? "For all of this registry's traffic outside the time windows below. Empty: unlimited." : "For all of this registry's traffic. Empty: unlimited."}
           />
         </div>
         <div className="registry-editor-actions">
@@ -275,6 +275,13 @@ function RegistryEditor({ registry, isDefault, errors, onChange, onRename, onMak
           </button>
         </div>
       </div>
+      <BandwidthWindowsEditor
+        windows={registry.bandwidthWindows}
+        registryLabel={label}
+        errors={errors}
+        onChange={(change) => onChange((r) => ({ ...r, bandwidthWindows: change(r.bandwidthWindows) }))}
+        onAdd={() => onChange((r) => ({ ...r, bandwidthWindows: [...r.bandwidthWindows, newBandwidthWindowDraft(r.bandwidthLimit)] }))}
+      />
       {errors[`registry.${registry.key}.endpoints`] ? <p className="field-error">{errors[`registry.${registry.key}.endpoints`]}</p> : null}
       <ol className="endpoint-editors">
         {registry.endpoints.map((endpoint, index) => (
@@ -294,6 +301,99 @@ function RegistryEditor({ registry, isDefault, errors, onChange, onRename, onMak
         Add endpoint
       </button>
     </div>
+  );
+}
+
+/** A registry's budget by time of day: rows of from, until and a limit; the first row covering the time applies. */
+function BandwidthWindowsEditor({ windows, registryLabel, errors, onChange, onAdd }: {
+  windows: BandwidthWindowDraft[];
+  registryLabel: string;
+  errors: DraftErrors;
+  onChange(change: (list: BandwidthWindowDraft[]) => BandwidthWindowDraft[]): void;
+  onAdd(): void;
+}) {
+  const hintId = useId();
+  return (
+    <fieldset className="bandwidth-windows" aria-describedby={hintId} data-testid="bandwidth-windows">
+      <legend>Bandwidth by time of day</legend>
+      <p className="hint" id={hintId}>
+        Local time; a window such as 22:00 until 06:00 runs past midnight. Where windows overlap, the first one listed applies.
+      </p>
+      {windows.length > 0 ? (
+        <ol className="bandwidth-window-list">
+          {windows.map((window, index) => (
+            <BandwidthWindowRow
+              key={window.key}
+              window={window}
+              index={index}
+              registryLabel={registryLabel}
+              startError={errors[`window.${window.key}.start`]}
+              endError={errors[`window.${window.key}.end`]}
+              onChange={(change) => onChange((list) => list.map((w) => (w.key === window.key ? change(w) : w)))}
+              onRemove={() => onChange((list) => list.filter((w) => w.key !== window.key))}
+            />
+          ))}
+        </ol>
+      ) : null}
+      <button type="button" className="button button-small" onClick={onAdd} aria-label={`Add a bandwidth window to ${registryLabel}`}>
+        Add time window
+      </button>
+    </fieldset>
+  );
+}
+
+function BandwidthWindowRow({ window, index, registryLabel, startError, endError, onChange, onRemove }: {
+  window: BandwidthWindowDraft;
+  index: number;
+  registryLabel: string;
+  startError?: string | undefined;
+  endError?: string | undefined;
+  onChange(change: (w: BandwidthWindowDraft) => BandwidthWindowDraft): void;
+  onRemove(): void;
+}) {
+  const id = useId();
+  const span = window.start && window.end ? `${window.start}–${window.end}` : `${index + 1}`;
+  const overnight = Boolean(window.start && window.end && !startError && !endError && window.end < window.start);
+  const summary = `${window.bytesPerSecond ? `At most ${formatRate(window.bytesPerSecond)}` : 'Unlimited'}${overnight ? ', until the next morning' : ''}.`;
+  return (
+    <li className="bandwidth-window" data-testid="bandwidth-window">
+      <div className="field">
+        <label htmlFor={`${id}-start`}>From</label>
+        <input
+          id={`${id}-start`}
+          type="time"
+          value={window.start}
+          aria-invalid={startError ? true : undefined}
+          aria-describedby={startError ? `${id}-start-error` : undefined}
+          onChange={(e) => onChange((w) => ({ ...w, start: e.target.value }))}
+        />
+        {startError ? <p className="field-error" id={`${id}-start-error`}>{startError}</p> : null}
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-end`}>Until</label>
+        <input
+          id={`${id}-end`}
+          type="time"
+          value={window.end}
+          aria-invalid={endError ? true : undefined}
+          aria-describedby={endError ? `${id}-end-error` : undefined}
+          onChange={(e) => onChange((w) => ({ ...w, end: e.target.value }))}
+        />
+        {endError ? <p className="field-error" id={`${id}-end-error`}>{endError}</p> : null}
+      </div>
+      <ByteSizeInput
+        label="Budget in this window"
+        value={window.bytesPerSecond}
+        onChange={(bytes) => onChange((w) => ({ ...w, bytesPerSecond: bytes }))}
+        units={['KiB', 'MiB']}
+        perSecond
+        optional
+        hint={summary}
+      />
+      <button type="button" className="button button-small button-danger-quiet" onClick={onRemove} aria-label={`Remove the ${span} bandwidth window of ${registryLabel}`}>
+        Remove
+      </button>
+    </li>
   );
 }
 

@@ -162,6 +162,10 @@ export function sampleState(now = Date.now()): FakeState {
       {
         name: dtr,
         bandwidthLimit: 4 * MiB,
+        bandwidthWindows: [
+          { start: '08:00', end: '18:00', bytesPerSecond: MiB },
+          { start: '22:00', end: '06:00', bytesPerSecond: 0 },
+        ],
         endpoints: [
           { url: 'https://dtr-cache.fra.example.com', username: 'ci-reader', hasPassword: true, caFile: '/etc/ssl/certs/example-root.pem' },
           { url: 'https://dtr.example.com', username: 'ci-reader', hasPassword: true },
