@@ -57,7 +57,7 @@ function layoverClient(): DemoClient {
 async function dockerDemoClient(candidates?: DockerConnection[]): Promise<DemoClient> {
   const engine = await findDockerEngine(candidates);
   // The engine's own client times out quick questions; a pull over a slow link takes as long as it takes.
-  const docker = dockerClient(engine.connection);
+  const docker = await dockerClient(engine.connection);
   return {
     kind: 'docker',
     description: `Docker ${engine.version}`,

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { RequestRecord } from '../api/types.js';
 import type { BlobFetcher, BlobSource } from '../core/fetch/blob-fetcher.js';
@@ -152,12 +151,11 @@ async function sendBlob(deps: MirrorDependencies, req: IncomingMessage, res: Ser
   await streamBody(source, range ?? { start: 0, end: source.size === undefined ? Infinity : source.size - 1 }, res, note);
 }
 
-/** Pipes the bytes; if the source fails, the response is destroyed so the client sees an error, not a short body. */
+/** Sends the bytes; if the source fails, the response is destroyed so the client sees an error, not a short body. */
 async function streamBody(source: BlobSource, range: { start: number; end: number }, res: ServerResponse, note: RequestNote): Promise<void> {
-  const body = source.stream(range.start, range.end);
-  body.on('data', (chunk: Buffer) => (note.bytes += chunk.length));
   try {
-    await pipeline(body, res);
+    await source.sendTo(res, range.start, range.end, (bytes) => (note.bytes += bytes));
+    res.end();
   } catch (error) {
     note.error = (error as Error).message;
     res.destroy();

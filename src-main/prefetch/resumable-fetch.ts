@@ -3,7 +3,7 @@ import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorForUpstreamFailure, errorForUpstreamStatus } from '../core/fetch/upstream-errors.js';
 import { OciError } from '../core/oci/errors.js';
-import { READ_CHUNK_BYTES } from '../core/store/follow.js';
+import { READ_CHUNK_BYTES } from '../core/store/send-file.js';
 import { requireDigest } from '../core/store/digest.js';
 import { abortable, YieldToPull, type BandwidthBudget, type PrefetchTransfer } from '../core/upstream/bandwidth.js';
 import { headerValue, type RegistryClient, type UpstreamResponse } from '../core/upstream/registry-client.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { errorMessage, RuntimeError } from './errors.js';
 
 /**
@@ -92,13 +92,18 @@ export async function findDockerEngine(candidates = dockerConnectionCandidates()
   throw new RuntimeError(`Docker is not reachable: ${tried}`);
 }
 
-/** A client for the connection; the timeout is for quick questions, pulls go without one. */
-export function dockerClient(connection: DockerConnection, timeoutMs?: number): Docker {
+/**
+ * A client for the connection; the timeout is for quick questions, pulls go without one.
+ * dockerode (and its ssh2/protobuf dependencies) loads on first use: a `layover serve`
+ * that never talks to Docker does not carry ~28 MiB of it.
+ */
+export async function dockerClient(connection: DockerConnection, timeoutMs?: number): Promise<Docker> {
+  const { default: Docker } = await import('dockerode');
   return new Docker({ ...connection.options, ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }) });
 }
 
 async function describeEngine(connection: DockerConnection): Promise<DockerEngine> {
-  const docker = dockerClient(connection, 5000);
+  const docker = await dockerClient(connection, 5000);
   const info = await docker.info() as DockerInfo;
   return {
     connection,

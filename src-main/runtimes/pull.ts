@@ -53,7 +53,7 @@ export async function pullThroughLayover(options: PullOptions): Promise<PullResu
   }
   const onMirror = mirrorReference(reference, mirror.host, options.defaultRegistry ?? DOCKER_HUB);
   const engine = await findDockerEngine(options.candidates ?? dockerConnectionCandidates());
-  const docker = dockerClient(engine.connection);
+  const docker = await dockerClient(engine.connection);
   const streamedDigest = await pullImage(docker, onMirror, options.onProgress, isLoopback(mirror));
   const mirrorName = mirrorSideName(onMirror);
   const imageId = await renameImage(docker, mirrorName, reference);

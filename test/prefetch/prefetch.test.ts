@@ -7,6 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import type { TagSelector } from '../../src-main/api/types.js';
 import { writeSampleLayout, type SampleLayoutResult } from '../../src-main/demo/sample-images.js';
 import { hostPlatform } from '../../src-main/prefetch/platforms.js';
@@ -162,7 +163,10 @@ describe('prefetch from a real docker-registry', () => {
     }
     const core = layover.instance.core;
     // A client is reading the least recently used layer (the open touched it; it is made old again here).
-    const reader = (await core.blobs.open({ client: core.router.default, repository: 'library/app', digest: busyLayer, kind: 'pull' })).stream(0, 10);
+    // A client that takes the first bytes and never finishes reading them keeps the send (and the reader) open.
+    const reader = new Writable({ write: () => undefined });
+    const source = await core.blobs.open({ client: core.router.default, repository: 'library/app', digest: busyLayer, kind: 'pull' });
+    const sending = source.sendTo(reader, 0, 10, () => undefined).catch(() => undefined);
     core.metadata.touch(busyLayer, undefined, undefined, 1);
     try {
       assert.ok(core.store.usage.bytes > quota, 'over the quota before gc');
@@ -177,6 +181,7 @@ describe('prefetch from a real docker-registry', () => {
       assert.match(report.summary, /^freed .* in \d+ blobs; the cache holds .* of .* \(.* pinned by prefetch rules, 1 in use\)$/);
     } finally {
       reader.destroy();
+      await sending;
     }
   });
 

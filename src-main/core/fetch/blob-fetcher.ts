@@ -1,8 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import type { Writable } from 'node:stream';
+import { sendFileRange } from '../store/send-file.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { Ingest } from '../store/ingest.js';
-import { followIngest, READ_CHUNK_BYTES } from '../store/follow.js';
+import { sendFollowing } from '../store/follow.js';
 import type { MetadataIndex } from '../store/metadata.js';
 import type { Telemetry, TransferTracker } from '../telemetry/telemetry.js';
 import { headerValue, type RegistryClient, type UpstreamResponse } from '../upstream/registry-client.js';
@@ -20,8 +20,12 @@ export interface BlobSource {
   size?: number;
   /** 'hit': served from the store; 'miss': this request joined or started an upstream transfer. */
   cache: 'hit' | 'miss';
-  /** Bytes [start, end] (inclusive); end may be Infinity when the size is unknown. */
-  stream(start: number, end: number): Readable;
+  /**
+   * Writes bytes [start, end] (inclusive; end may be Infinity when the size is unknown) to the destination
+   * from reused buffers (see sendRange), resolving once the last write completed; does not end it. A failed
+   * transfer rejects, so the caller can abort the response.
+   */
+  sendTo(destination: Writable, start: number, end: number, onBytes: (bytes: number) => void): Promise<void>;
   /** Resolves when the blob is complete and verified (immediately for a hit). */
   complete(): Promise<void>;
 }
@@ -103,14 +107,16 @@ export class BlobFetcher {
     return this.inflight.has(digest) || (this.readers.get(digest) ?? 0) > 0;
   }
 
-  private track<T extends Readable>(digest: string, stream: T): T {
+  /** Counts a reader for as long as `work` runs (eviction spares the blob meanwhile). */
+  private async reading<T>(digest: string, work: () => Promise<T>): Promise<T> {
     this.readers.set(digest, (this.readers.get(digest) ?? 0) + 1);
-    stream.once('close', () => {
+    try {
+      return await work();
+    } finally {
       const left = (this.readers.get(digest) ?? 1) - 1;
       if (left > 0) this.readers.set(digest, left);
       else this.readers.delete(digest);
-    });
-    return stream;
+    }
   }
 
   private cachedSource(digest: string, size: number): BlobSource {
@@ -119,22 +125,24 @@ export class BlobFetcher {
       digest,
       size,
       cache: 'hit',
-      stream: (start, end) => this.track(digest, createReadStream(path, { start, end: Math.min(end, size - 1), highWaterMark: READ_CHUNK_BYTES })),
+      sendTo: (destination, start, end, onBytes) => this.reading(digest, () => sendFileRange(path, start, Math.min(end, size - 1), destination, onBytes)),
       complete: () => Promise.resolve(),
     };
   }
 
-  /** A source that follows the ingest on disk; each open stream counts as a client waiting on the transfer. */
+  /** A source that follows the ingest on disk; each response being sent counts as a client waiting on the transfer. */
   private followerSource(digest: string, transfer: Transfer): BlobSource {
     return {
       digest,
       size: transfer.ingest.expectedSize,
       cache: 'miss',
-      stream: (start, end) => {
-        const stream = this.track(digest, Readable.from(followIngest(transfer.ingest, start, end), { objectMode: false, highWaterMark: READ_CHUNK_BYTES }));
+      sendTo: async (destination, start, end, onBytes) => {
         transfer.tracker.status.clients += 1;
-        stream.once('close', () => (transfer.tracker.status.clients -= 1));
-        return stream;
+        try {
+          await this.reading(digest, () => sendFollowing(transfer.ingest, start, end, destination, onBytes));
+        } finally {
+          transfer.tracker.status.clients -= 1;
+        }
       },
       complete: () => transfer.done,
     };

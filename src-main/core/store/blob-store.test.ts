@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { BlobStore } from './blob-store.js';
 import { digestOf } from './digest.js';
-import { followIngest } from './follow.js';
+import { sendFollowing } from './follow.js';
 import { DigestMismatchError } from './ingest.js';
 import { MetadataIndex } from './metadata.js';
 
@@ -20,9 +21,17 @@ async function withStore(run: (store: BlobStore, dir: string) => Promise<void>):
   }
 }
 
-async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+/** Follows [start, end] of an ingest into memory, as a response would receive it (copied: the sender reuses its buffers). */
+async function follow(ingest: Parameters<typeof sendFollowing>[0], start: number, end: number, onBytes?: (bytes: number) => void): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(Buffer.from(chunk));
+      onBytes?.(chunk.length);
+      done();
+    },
+  });
+  await sendFollowing(ingest, start, end, sink);
   return Buffer.concat(chunks);
 }
 
@@ -46,7 +55,7 @@ test('wrong bytes are never stored and fail every follower', async () => {
     const digest = digestOf(Buffer.from('the right bytes'));
     const wrong = Buffer.from('the wrong bytes');
     const ingest = await store.createIngest(digest, wrong.length);
-    const follower = collect(followIngest(ingest, 0, wrong.length - 1)).then(() => 'completed', (error: unknown) => error);
+    const follower = follow(ingest, 0, wrong.length - 1).then(() => 'completed', (error: unknown) => error);
     await ingest.write(wrong);
     await assert.rejects(ingest.finish(), DigestMismatchError);
     assert.ok((await follower) instanceof DigestMismatchError, 'the follower saw the failure');
@@ -61,9 +70,7 @@ test('a follower gets everything but the last byte until the blob is verified', 
     const digest = digestOf(bytes);
     const ingest = await store.createIngest(digest, bytes.length);
     let received = 0;
-    const follower = (async () => {
-      for await (const chunk of followIngest(ingest, 0, bytes.length - 1)) received += chunk.length;
-    })();
+    const follower = follow(ingest, 0, bytes.length - 1, (bytes) => (received += bytes));
     await ingest.write(bytes);
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(received, bytes.length - 1, 'the final byte waits for verification');
@@ -78,11 +85,11 @@ test('a range follower starts mid-blob and a late follower reads from the rename
     const bytes = Buffer.from('0123456789abcdef');
     const digest = digestOf(bytes);
     const ingest = await store.createIngest(digest, bytes.length);
-    const early = collect(followIngest(ingest, 4, 9));
+    const early = follow(ingest, 4, 9);
     await ingest.write(bytes);
     await ingest.finish();
     assert.equal((await early).toString(), '456789');
-    assert.equal((await collect(followIngest(ingest, 10, 15))).toString(), 'abcdef');
+    assert.equal((await follow(ingest, 10, 15)).toString(), 'abcdef');
   });
 });
 

@@ -16,7 +16,7 @@ export class DigestMismatchError extends Error {
 /**
  * One blob being written into the store. Bytes are hashed as they are
  * written; the file becomes visible under its digest only after the hash
- * matches. Readers follow it through the file on disk (see followIngest), so
+ * matches. Readers follow it through the file on disk (see sendFollowing), so
  * the bytes are never held in memory for them.
  */
 export class Ingest extends EventEmitter {

@@ -223,7 +223,9 @@ export class RegistryClient {
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...req.headers };
     if (authorization) headers.authorization = authorization;
     const dispatcher = url.origin === endpoint.url.origin ? endpoint.dispatcher : this.fallbackDispatcher;
-    return request(url, { method: req.method, headers, dispatcher, signal: req.signal });
+    // undici closes the connection after every HEAD unless told otherwise (a guard against servers that send a
+    // body anyway); registries do not, and a fresh connection costs tag revalidation a round trip (two with TLS).
+    return request(url, { method: req.method, headers, dispatcher, signal: req.signal, ...(req.method === 'HEAD' ? { reset: false } : {}) });
   }
 }
 
