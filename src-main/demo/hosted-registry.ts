@@ -1,8 +1,6 @@
-import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream/promises';
 import { OciError } from '../core/oci/errors.js';
 import { isDigest } from '../core/oci/grammar.js';
 import { mediaTypeOfManifest } from '../core/oci/media-types.js';
@@ -10,6 +8,7 @@ import { compareLexically, paginate, parsePageSize } from '../core/oci/paginatio
 import { parseRoute } from '../mirror/routes.js';
 import { API_VERSION_HEADER, blobHeaders, checkDigest, checkReference, parseRange, rangeNotSatisfiable, sendJson, sendOciError, sendPage } from '../mirror/responses.js';
 import { layoutBlobPath } from './sample-images.js';
+import { sendFileRange } from '../core/store/send-file.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
@@ -96,7 +95,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, layouts: Map<str
     ...(range ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
   });
   if (req.method === 'HEAD') return void res.end();
-  await pipeline(createReadStream(path!, { start, end, highWaterMark: 1024 * 1024 }), res);
+  await sendFileRange(path!, start, end, res);
+  res.end();
 }
 
 /** Layouts written here hold sha256 blobs only: any other digest is simply not hosted. */
