@@ -14,6 +14,7 @@ import { initTls, tlsFiles } from '../../src-main/app/tls/certificates.js';
 import { writeSampleLayout, type SampleLayoutResult } from '../../src-main/demo/sample-images.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
 import { get, getJson } from '../support/http.js';
+import { startFaultUpstream } from '../support/fault-upstream.js';
 import { startLayover, type LayoverUnderTest } from '../support/layover.js';
 import { freePort } from '../support/ports.js';
 import { makeTempDir, removeTempDir, runCommand, sleep } from '../support/process.js';
@@ -178,6 +179,40 @@ describe('htpasswd client auth and per-client limits', () => {
       await layover.stop();
       await upstream.destroy();
       await removeTempDir(work);
+    }
+  });
+
+  test('a client with too many requests in flight gets 429 while they last', async () => {
+    const upstream = await startFaultUpstream();
+    const digest = upstream.addBlob(Buffer.from('slow blob'));
+    upstream.setFault(digest, { kind: 'hang' });
+    const layover = await startLayover({ upstream: upstream.url, settings: { limits: { perClientConcurrency: 2, perClientRequestsPerSecond: 1000, idleTimeoutSeconds: 60 } } });
+    const stuck = [1, 2].map((n) => get(`${layover.url}/v2/library/a${n}/blobs/${digest}`).catch(() => undefined));
+    try {
+      await sleep(300);
+      const third = await get(`${layover.url}/v2/`);
+      assert.equal(third.status, 429);
+      assert.match(JSON.parse(third.body.toString()).errors[0].message, /more than 2 requests in flight/);
+    } finally {
+      await layover.stop();
+      await upstream.stop();
+      await Promise.all(stuck);
+    }
+  });
+
+  test('the admin listener off loopback requires its token', async () => {
+    const layover = await startLayover({ upstream: 'http://127.0.0.1:1', settings: { admin: `0.0.0.0:${await freePort()}` } });
+    try {
+      const token = layover.instance.adminToken;
+      assert.ok(token, 'a token was generated');
+      const port = new URL(layover.instance.adminUrl).port;
+      const call = (headers: Record<string, string>) => fetch(`http://127.0.0.1:${port}/api/v1/call/getStatus`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: 'null' });
+      assert.equal((await call({})).status, 401);
+      assert.equal((await call({ authorization: 'Bearer wrong-token' })).status, 401);
+      assert.equal((await call({ authorization: `Bearer ${token}` })).status, 200);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 401, '/metrics too');
+    } finally {
+      await layover.stop();
     }
   });
 

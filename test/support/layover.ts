@@ -39,7 +39,7 @@ export async function startLayover(options: StartLayoverOptions): Promise<Layove
   const [listenPort, adminPort] = [await freePort(), await freePort()];
   const settings = applyFlags({ ...defaultSettings(), ...options.settings }, {
     listen: `${LOOPBACK}:${listenPort}`,
-    admin: `${LOOPBACK}:${adminPort}`,
+    admin: options.settings?.admin ?? `${LOOPBACK}:${adminPort}`,
     upstream: options.upstream,
     registry: options.registries ?? [],
   });
