@@ -103,7 +103,8 @@ export class LayoverCore {
     this.mirror?.stopWatching();
     if (this.mirror) await closeServer(this.mirror.server);
     await Promise.all(this.router.all().map((client) => client.destroy()));
-    await this.metadata.close();
+    // The index is what a restart would otherwise relearn from the upstream: failing to save it (a full disk) must not stop the stop.
+    await this.metadata.close().catch((error: Error) => this.logger.warn({ err: error }, 'could not save the metadata index'));
     if (this.options.announce) await removeInstance(this.options.dataDir);
   }
 

@@ -134,8 +134,13 @@ export class MetadataIndex {
     if (!this.loaded || !this.dirty) return this.flushing;
     this.dirty = false;
     const snapshot = JSON.stringify(this.data);
-    this.flushing = this.flushing.then(() => writeFileAtomic(this.path, snapshot));
-    return this.flushing;
+    // Each write waits for the one before, whatever became of it; a failed write (a full disk) is retried at the next flush.
+    const write = this.flushing.catch(() => undefined).then(() => writeFileAtomic(this.path, snapshot));
+    write.catch(() => {
+      this.dirty = true;
+    });
+    this.flushing = write;
+    return write;
   }
 
   private ensureRepository(registry: string, repository: string): RepositoryRecord {
