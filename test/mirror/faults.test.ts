@@ -63,9 +63,14 @@ describe('upstream faults', () => {
     const big = testBytes(8 * 1024 * 1024, 13);
     const bigDigest = upstream.addBlob(big);
     upstream.setFault(bigDigest, { kind: 'trickle', bytesPerSecond: 16 * 1024 * 1024 }, 1);
-    const results = await Promise.all(Array.from({ length: 12 }, () => get(blobUrl(bigDigest))));
+    const pulling = Promise.all(Array.from({ length: 12 }, () => get(blobUrl(bigDigest))));
+    while (!layover.instance.core.blobs.isInFlight(bigDigest)) await new Promise((resolve) => setTimeout(resolve, 5));
+    const head = await get(blobUrl(bigDigest), {}, 'HEAD');
+    assert.equal(head.headers['content-length'], String(big.length));
+    const results = await pulling;
     for (const result of results) assert.equal(sha256(result.body), bigDigest);
     assert.equal(upstream.count({ method: 'GET', pathIncludes: bigDigest }), 1, 'exactly one upstream GET');
+    assert.equal(upstream.count({ method: 'HEAD', pathIncludes: bigDigest }), 0, 'a HEAD during the transfer is answered from it');
   });
 
   test('upstream statuses map to OCI errors; 429 keeps Retry-After', async () => {

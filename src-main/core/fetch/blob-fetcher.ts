@@ -84,6 +84,9 @@ export class BlobFetcher {
   async size(req: Omit<BlobRequest, 'kind'>): Promise<number> {
     const cached = await this.store.sizeOf(req.digest);
     if (cached !== undefined) return cached;
+    // A transfer in flight already knows (when the upstream announced it): no second round trip for the same answer.
+    const joined = await this.inflight.get(req.digest)?.catch(() => undefined);
+    if (joined?.ingest.expectedSize !== undefined) return joined.ingest.expectedSize;
     const what = `blob ${req.digest} of ${req.repository}`;
     let response: UpstreamResponse;
     try {

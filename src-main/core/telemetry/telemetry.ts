@@ -16,13 +16,12 @@ export interface TelemetryEvents {
 /** A transfer in progress, as the fetcher reports it. */
 export class TransferTracker {
   private lastEmit = 0;
-  private readonly startedAt = Date.now();
 
   constructor(private readonly telemetry: Telemetry, readonly status: TransferStatus) {}
 
   progress(bytesDone: number): void {
     this.status.bytesDone = bytesDone;
-    const elapsedSeconds = (Date.now() - this.startedAt) / 1000;
+    const elapsedSeconds = (Date.now() - this.status.startedAt) / 1000;
     this.status.bytesPerSecond = elapsedSeconds > 0 ? Math.round(bytesDone / elapsedSeconds) : 0;
     const now = Date.now();
     if (now - this.lastEmit >= TRANSFER_EVENT_INTERVAL_MS) {
@@ -33,7 +32,7 @@ export class TransferTracker {
 
   /** Ends the transfer; successful bytes feed the measured upstream rate. */
   finish(succeeded: boolean): void {
-    this.telemetry.endTransfer(this, succeeded, (Date.now() - this.startedAt) / 1000);
+    this.telemetry.endTransfer(this, succeeded, (Date.now() - this.status.startedAt) / 1000);
   }
 }
 
