@@ -71,20 +71,38 @@ test('Windows line endings and a byte order mark survive the edit', () => {
   const before = '\uFEFF{\r\n\t"debug": true\r\n}\r\n';
   const after = addLayoverMirror(before, PATH, LAYOVER);
   assert.equal(after, '\uFEFF{\r\n\t"debug": true,\r\n\t"registry-mirrors": [\r\n\t\t"http://127.0.0.1:5050"\r\n\t]\r\n}\r\n');
-  assert.equal(removeLayoverMirror(after, PATH, [LAYOVER]), before);
+  assert.equal(removeLayoverMirror(after, PATH, [LAYOVER]), '\uFEFF{\r\n\t"debug": true,\r\n\t"registry-mirrors": []\r\n}\r\n');
 });
 
-test('revert removes only Layover entries and gives back the original bytes', () => {
+test('revert removes only Layover entries and gives back the original bytes when other mirrors remain', () => {
   for (const before of [
     '{\n  "registry-mirrors": ["https://m.example.com"],\n  "debug": true\n}\n',
-    '{\n    "debug": true,\n    "log-opts": {"max-size": "10m"}\n}\n',
-    '{"debug": true}',
     '{\n  "registry-mirrors": [\n    "https://a.example.com",\n    "https://b.example.com"\n  ]\n}\n',
   ]) {
     const configured = addLayoverMirror(before, PATH, LAYOVER);
     assert.notEqual(configured, before);
     assert.equal(removeLayoverMirror(configured, PATH, [LAYOVER]), before, before);
   }
+});
+
+test('revert keeps the key as an empty list, because dockerd reloads only the keys in the file', () => {
+  for (const [before, reverted] of [
+    ['{\n    "debug": true,\n    "log-opts": {"max-size": "10m"}\n}\n', '{\n    "debug": true,\n    "log-opts": {"max-size": "10m"},\n    "registry-mirrors": []\n}\n'],
+    ['{"debug": true}', '{"debug": true, "registry-mirrors": []}'],
+    ['{}', '{\n  "registry-mirrors": []\n}'],
+    ['{"registry-mirrors": []}', '{"registry-mirrors": []}'],
+  ] as const) {
+    const configured = addLayoverMirror(before, PATH, LAYOVER);
+    assert.equal(removeLayoverMirror(configured, PATH, [LAYOVER]), reverted, before);
+    assert.deepEqual(readDaemonJson(reverted, PATH), { mirrors: [], hasMirrorsKey: true });
+  }
+});
+
+test('revert adds the empty key when the file lacks it but the engine still lists Layover\'s mirror', () => {
+  assert.equal(removeLayoverMirror('{"debug": true}', PATH, [LAYOVER], { stillActive: true }), '{"debug": true, "registry-mirrors": []}');
+  assert.equal(removeLayoverMirror('{"debug": true}', PATH, [LAYOVER], { stillActive: false }), '{"debug": true}');
+  const kept = '{"registry-mirrors": ["https://m.example.com"]}';
+  assert.equal(removeLayoverMirror(kept, PATH, [LAYOVER], { stillActive: true }), kept, 'a present key is reloaded as it is');
 });
 
 test('revert recognises the entry by host and port whatever scheme or slash it was written with', () => {

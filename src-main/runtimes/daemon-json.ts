@@ -1,4 +1,4 @@
-import { findNodeAtLocation, modify, applyEdits, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { RuntimeError } from './errors.js';
 import { isSameMirror, mirrorUrl, type MirrorAddress } from './mirror-address.js';
 
@@ -16,22 +16,24 @@ const BYTE_ORDER_MARK = '\uFEFF';
 export interface DaemonJsonContent {
   /** The registry-mirrors entries, in order. */
   mirrors: string[];
+  /** Whether the file names registry-mirrors at all: dockerd reloads only the keys it finds. */
+  hasMirrorsKey: boolean;
 }
 
 /** Reads daemon.json text, refusing anything dockerd would refuse or Layover could not edit safely. */
 export function readDaemonJson(text: string, path: string): DaemonJsonContent {
   const body = withoutByteOrderMark(text);
-  if (body.trim() === '') return { mirrors: [] };
+  if (body.trim() === '') return { mirrors: [], hasMirrorsKey: false };
   const document = parseStrictJson(body, path);
   if (document === null || typeof document !== 'object' || Array.isArray(document)) {
     throw new RuntimeError(`${path} is not a JSON object, so it is not a daemon.json Layover can edit; it was left unchanged`);
   }
   const mirrors = (document as Record<string, unknown>)[MIRRORS_KEY];
-  if (mirrors === undefined) return { mirrors: [] };
+  if (mirrors === undefined) return { mirrors: [], hasMirrorsKey: false };
   if (!Array.isArray(mirrors) || !mirrors.every((entry) => typeof entry === 'string')) {
     throw new RuntimeError(`${path}: "${MIRRORS_KEY}" must be a list of URLs; it was left unchanged`);
   }
-  return { mirrors };
+  return { mirrors, hasMirrorsKey: true };
 }
 
 /** The text with Layover's mirror first in registry-mirrors; the same text when it already is. */
@@ -44,14 +46,24 @@ export function addLayoverMirror(text: string, path: string, mirror: MirrorAddre
 }
 
 /**
- * The text without any entry for the given mirrors; the same text when there
- * was none. An emptied list is removed with its key, so that configure then
- * revert gives back the original bytes when the key was not there before.
+ * The text without any entry for the given mirrors. The key stays, as an
+ * empty list when nothing else is left: on SIGHUP dockerd reloads only the
+ * keys present in the file, so a removed key would leave Layover's mirror in
+ * force until dockerd restarts. `stillActive` (the engine lists Layover's
+ * mirror now) also adds the empty key to a file that has no entry to remove,
+ * which repairs an engine left with the mirror by a revert that dropped the key.
+ * The same text when there is nothing to change.
  */
-export function removeLayoverMirror(text: string, path: string, layoverMirrors: MirrorAddress[]): string {
-  const { mirrors } = readDaemonJson(text, path);
+export function removeLayoverMirror(
+  text: string,
+  path: string,
+  layoverMirrors: MirrorAddress[],
+  { stillActive = false }: { stillActive?: boolean } = {},
+): string {
+  const { mirrors, hasMirrorsKey } = readDaemonJson(text, path);
   const kept = mirrors.filter((entry) => !layoverMirrors.some((mirror) => isSameMirror(entry, mirror)));
-  if (kept.length === mirrors.length) return text;
+  const keyMissing = stillActive && !hasMirrorsKey;
+  if (kept.length === mirrors.length && !keyMissing) return text;
   return setMirrors(text, kept);
 }
 
@@ -60,7 +72,6 @@ function setMirrors(text: string, mirrors: string[]): string {
   const body = withoutByteOrderMark(text);
   const root = body.trim() === '' ? undefined : parseTree(body);
   if (root === undefined) return bom + newDocument(mirrors);
-  if (mirrors.length === 0) return bom + applyEdits(body, modify(body, [MIRRORS_KEY], undefined, {}));
   const existing = findNodeAtLocation(root, [MIRRORS_KEY]);
   return bom + (existing ? replaceValue(body, existing, mirrors) : insertProperty(body, root, mirrors));
 }
@@ -100,6 +111,7 @@ function insertProperty(body: string, root: Node, mirrors: string[]): string {
 }
 
 function multiLineArray(entries: string[], baseIndent: string, unit: string, eol: string): string {
+  if (entries.length === 0) return '[]';
   const lines = entries.map((entry) => `${baseIndent}${unit}${JSON.stringify(entry)}`);
   return `[${eol}${lines.join(`,${eol}`)}${eol}${baseIndent}]`;
 }

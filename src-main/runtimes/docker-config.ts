@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { DockerConfigPreview, DockerStatus } from '../api/types.js';
 import { addLayoverMirror, readDaemonJson, removeLayoverMirror } from './daemon-json.js';
@@ -8,7 +9,7 @@ import {
   currentEnvironment, currentMirrors, dockerConnectionCandidates, findDockerEngine,
   type DockerConnection, type DockerEngine, type DockerEnvironment,
 } from './docker-engine.js';
-import { findDockerd, maySignal, reloadCommand, reloadDockerd, type DockerdProcess } from './dockerd-process.js';
+import { dockerdMirrorFlags, findDockerd, maySignal, reloadCommand, reloadDockerd, type DockerdProcess } from './dockerd-process.js';
 import { errorMessage, RuntimeError } from './errors.js';
 import { isSameMirror, mirrorUrl, parseMirrorAddress, type MirrorAddress } from './mirror-address.js';
 
@@ -75,8 +76,9 @@ async function planDockerConfig(options: DockerConfigOptions): Promise<Plan> {
     : await findDockerd(environment, options.pidFile, engine?.connection.address);
   const path = options.daemonJsonPath ?? await locateDaemonJson(environment, engine, dockerd);
   const mirrors = await layoverMirrors(options, path);
+  const stillActive = engine !== undefined && mirrorsMatch(engine.mirrors, mirrors, true);
   const change = await planFileChange(path, (text) =>
-    options.revert ? removeLayoverMirror(text, path, mirrors) : addLayoverMirror(text, path, mirrors[0]!));
+    options.revert ? removeLayoverMirror(text, path, mirrors, { stillActive }) : addLayoverMirror(text, path, mirrors[0]!));
   const plan = { options, environment, engine, engineError, dockerd, mirrors, change, apply: '' };
   return { ...plan, apply: describeApply(plan) };
 }
@@ -206,8 +208,9 @@ function containerdStoreOffer(mirror: MirrorAddress): string {
     + `layover runtimes containerd --mirror ${mirror.host} --registry NAME --out /etc/docker/certs.d`;
 }
 
-/** Polls the Docker API until the reload shows; a reload that does not show is a failure. */
-async function verifyMirrors({ engine, mirrors, options }: Plan): Promise<string> {
+/** Polls the Docker API until the reload shows; a reload that does not show is a failure, with its cause. */
+async function verifyMirrors(plan: Plan): Promise<string> {
+  const { engine, mirrors, options } = plan;
   const wanted = !options.revert;
   const deadline = Date.now() + (options.verifyTimeoutMs ?? 10_000);
   let active: string[] = [];
@@ -220,10 +223,29 @@ async function verifyMirrors({ engine, mirrors, options }: Plan): Promise<string
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new RuntimeError(
-    `dockerd did not take the change: Docker lists mirrors [${active.join(', ')}] `
-      + "(see dockerd's log; a --registry-mirror flag on its command line conflicts with daemon.json)",
-  );
+  throw new RuntimeError(`dockerd did not take the change (Docker lists mirrors [${active.join(', ')}]): ${await whyNotTaken(plan)}`);
+}
+
+/**
+ * What kept dockerd from applying the file, as far as Layover can see it
+ * from outside: dockerd reads another file, a --registry-mirror flag clashes
+ * with the key (dockerd then refuses the whole reload), or the file has no
+ * registry-mirrors key to reload. Anything else is in dockerd's own log.
+ */
+async function whyNotTaken({ change, dockerd, engine, environment }: Plan): Promise<string> {
+  const readsFrom = await locateDaemonJson(environment, engine, dockerd);
+  if (resolve(readsFrom) !== resolve(change.path)) {
+    return `dockerd reads ${readsFrom}, not ${change.path} (pass --daemon-json ${readsFrom}, or leave it out)`;
+  }
+  const flags = dockerd === undefined ? [] : await dockerdMirrorFlags(dockerd.pid);
+  if (flags.length > 0) {
+    return `dockerd was started with --registry-mirror ${flags.join(', ')}, which conflicts with "registry-mirrors" in ${change.path}, `
+      + 'so it refused the reload: keep the mirrors in one of the two places';
+  }
+  if (!readDaemonJson(change.after, change.path).hasMirrorsKey) {
+    return `${change.path} has no "registry-mirrors" key, and dockerd keeps its mirrors on reload until the key is there: restart dockerd`;
+  }
+  return `dockerd did not apply ${change.path}; its log says why (journalctl -u docker on systemd)`;
 }
 
 async function statusAfter(plan: Plan): Promise<DockerStatus> {

@@ -115,6 +115,12 @@ export async function dockerdConfigFile(pid: number): Promise<string | undefined
   return argv === undefined ? undefined : optionValues(argv, ['--config-file']).at(-1);
 }
 
+/** The mirrors given to dockerd with --registry-mirror flags: dockerd refuses a reload whose file also names registry-mirrors. */
+export async function dockerdMirrorFlags(pid: number): Promise<string[]> {
+  const argv = await processArguments(pid);
+  return argv === undefined ? [] : optionValues(argv, ['--registry-mirror']);
+}
+
 /** Whether this process may signal pid (kill 0 checks permission without sending anything). */
 export function maySignal(pid: number): boolean {
   try {

@@ -112,7 +112,11 @@ describe('layover docker configure / revert with a real dockerd', () => {
     const elsewhere = join(work, 'not-the-daemon.json');
     const result = await layover(['docker', 'configure', '--mirror', 'http://127.0.0.1:5999', '--daemon-json', elsewhere, '--pid-file', dockerd.pidFile], env);
     assert.equal(result.code, 1, explain(result));
-    assert.match(result.stderr, /^layover: dockerd did not take the change: Docker lists mirrors \[.*\] .*\n$/);
+    assert.equal(
+      result.stderr,
+      `layover: dockerd did not take the change (Docker lists mirrors [${mirror.url}/, ${OTHER_MIRROR}/]): `
+        + `dockerd reads ${dockerd.configFile}, not ${elsewhere} (pass --daemon-json ${dockerd.configFile}, or leave it out)\n`,
+    );
   });
 
   test('revert removes only Layover, reloads, verifies, and restores the original bytes', async () => {
@@ -133,5 +137,82 @@ describe('layover docker configure / revert with a real dockerd', () => {
     assert.equal(result.code, 1);
     assert.equal(result.stderr, `layover: ${broken} is not valid JSON (line 3, column 3: comma expected); it was left unchanged\n`);
     assert.ok((await readFile(broken)).equals(bytes));
+  });
+});
+
+describe('layover docker revert when daemon.json had no registry-mirrors before configure', () => {
+  // dockerd reloads only the keys present in its file: a key that is simply gone leaves the mirror in force.
+  const layoverMirror = 'http://127.0.0.1:5998';
+  let work: string;
+  let dockerd: TestDockerd;
+  let env: NodeJS.ProcessEnv;
+  let configFlags: string[];
+
+  before(async () => {
+    work = await makeTempDir('runtimes-docker-no-mirrors');
+    dockerd = await startDockerd({ configFile: join(work, 'daemon.json'), daemonConfig: { 'log-level': 'info' } });
+    env = { DOCKER_HOST: dockerd.host };
+    configFlags = ['--daemon-json', dockerd.configFile, '--pid-file', dockerd.pidFile];
+  });
+  after(async () => {
+    await dockerd?.stop();
+    if (work) await removeTempDir(work);
+  });
+
+  test('configure: the Docker API lists the mirror', async () => {
+    const result = await layover(['docker', 'configure', '--mirror', layoverMirror, ...configFlags], env);
+    assert.equal(result.code, 0, explain(result));
+    assert.deepEqual((await dockerd.info()).RegistryConfig?.Mirrors, [`${layoverMirror}/`]);
+  });
+
+  test('revert takes effect live: the Docker API no longer lists the mirror, and nothing is reported wrong', async () => {
+    const result = await layover(['docker', 'revert', ...configFlags], env);
+    assert.equal(result.code, 0, explain(result));
+    assert.equal(result.stderr, '');
+    assert.match(result.stdout, /Verified: Docker no longer lists Layover's mirror/);
+    assert.deepEqual((await dockerd.info()).RegistryConfig?.Mirrors ?? [], []);
+    // The key stays, emptied, so that any later reload of this file keeps the mirror off too.
+    assert.deepEqual(await dockerd.readConfig(), { 'log-level': 'info', 'registry-mirrors': [] });
+  });
+
+  test('a later reload of the file keeps the mirror off', async () => {
+    await dockerd.reload();
+    assert.deepEqual((await dockerd.info()).RegistryConfig?.Mirrors ?? [], []);
+  });
+
+  test('revert repairs an engine left with the mirror by a revert that dropped the key', async () => {
+    const configured = await layover(['docker', 'configure', '--mirror', layoverMirror, ...configFlags], env);
+    assert.equal(configured.code, 0, explain(configured));
+    await dockerd.writeConfig({ 'log-level': 'info' }); // what a key-dropping revert left behind
+    await dockerd.reload();
+    assert.deepEqual((await dockerd.info()).RegistryConfig?.Mirrors, [`${layoverMirror}/`], 'dockerd kept the mirror');
+    const result = await layover(['docker', 'revert', ...configFlags], env);
+    assert.equal(result.code, 0, explain(result));
+    assert.deepEqual((await dockerd.info()).RegistryConfig?.Mirrors ?? [], []);
+    assert.deepEqual(await dockerd.readConfig(), { 'log-level': 'info', 'registry-mirrors': [] });
+  });
+});
+
+describe('layover docker configure against a dockerd started with a --registry-mirror flag', () => {
+  let dockerd: TestDockerd;
+
+  before(async () => {
+    dockerd = await startDockerd({ daemonConfig: { 'log-level': 'info' }, extraArgs: ['--registry-mirror', OTHER_MIRROR] });
+  });
+  after(async () => {
+    await dockerd?.stop();
+  });
+
+  test('the failed reload is blamed on the flag, which is its real cause', async () => {
+    const flags = ['--daemon-json', dockerd.configFile, '--pid-file', dockerd.pidFile];
+    const result = await layover(['docker', 'configure', '--mirror', 'http://127.0.0.1:5997', ...flags], { DOCKER_HOST: dockerd.host });
+    assert.equal(result.code, 1, explain(result));
+    assert.equal(
+      result.stderr,
+      `layover: dockerd did not take the change (Docker lists mirrors [${OTHER_MIRROR}/]): dockerd was started with `
+        + `--registry-mirror ${OTHER_MIRROR}, which conflicts with "registry-mirrors" in ${dockerd.configFile}, `
+        + 'so it refused the reload: keep the mirrors in one of the two places\n',
+    );
+    assert.match(dockerd.tail(), /specified both as a flag and in the configuration file: registry-mirrors/, 'dockerd says the same');
   });
 });
