@@ -9,6 +9,9 @@ import type { LayoverEvent } from './types.js';
 export const API_PREFIX = '/api/v1';
 export const callPath = (method: LayoverMethod): string => `${API_PREFIX}/call/${method}`;
 export const EVENTS_PATH = `${API_PREFIX}/events`;
+/** The browser dashboard logs in by opening LOGIN_PATH?code=… (a one-time code); tools ask LOGIN_URL_PATH for one. */
+export const LOGIN_PATH = '/login';
+export const LOGIN_URL_PATH = `${API_PREFIX}/login-url`;
 
 /** The error body of a failed call: what went wrong, in words a person can act on. */
 export interface ApiErrorBody {
@@ -25,7 +28,7 @@ export class LayoverApiError extends Error {
 export interface HttpClientOptions {
   /** e.g. "http://127.0.0.1:5051"; "" means the page's own origin (the dashboard). */
   baseUrl: string;
-  /** Required when the admin listener is not on loopback. */
+  /** The instance's admin token (the CLI); the dashboard in a browser has a session cookie instead. */
   token?: string;
   fetchImpl?: typeof fetch;
   /** The EventSource constructor; in Node 20 there is none, so subscribe() is unavailable there. */
@@ -58,10 +61,22 @@ export function createHttpClient(options: HttpClientOptions): LayoverApi {
   api.subscribe = (listener: (event: LayoverEvent) => void) => {
     const EventSourceImpl = options.eventSourceImpl ?? globalThis.EventSource;
     if (!EventSourceImpl) throw new Error('live updates need EventSource, which this runtime lacks');
-    const query = options.token ? `?token=${encodeURIComponent(options.token)}` : '';
-    const source = new EventSourceImpl(`${options.baseUrl}${EVENTS_PATH}${query}`);
+    // Only the dashboard subscribes, and it is logged in by its session cookie (EventSource cannot send headers).
+    const source = new EventSourceImpl(`${options.baseUrl}${EVENTS_PATH}`);
     source.onmessage = (message) => listener(JSON.parse(message.data) as LayoverEvent);
     return () => source.close();
   };
   return api as LayoverApi;
+}
+
+/** A fresh one-time login URL for the browser dashboard (`layover dashboard`). */
+export async function requestLoginUrl(options: Pick<HttpClientOptions, 'baseUrl' | 'token' | 'fetchImpl'>): Promise<string> {
+  const response = await (options.fetchImpl ?? fetch)(`${options.baseUrl}${LOGIN_URL_PATH}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
+    body: 'null',
+  });
+  const body = (await response.json().catch(() => undefined)) as { url?: string; error?: ApiErrorBody['error'] } | undefined;
+  if (!response.ok || !body?.url) throw new LayoverApiError(body?.error?.message ?? `HTTP ${response.status}`, body?.error?.code ?? 'HTTP_ERROR', response.status);
+  return body.url;
 }

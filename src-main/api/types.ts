@@ -67,6 +67,7 @@ export interface Status {
   /** Address Docker is pointed at, e.g. "127.0.0.1:5050". */
   mirrorAddress: string;
   mirrorUrl: string;
+  /** The admin listener (browser dashboard, CLI); "" when it is off (the desktop app without "dashboard in a browser"). */
   adminUrl: string;
   dataDir: string;
   registries: RegistryStatus[];
@@ -277,6 +278,19 @@ export interface Settings {
   tls?: TlsSettings;
   clientAuth?: ClientAuthSettings;
   limits?: LimitSettings;
+  /**
+   * Extra host names the mirror and the admin listener answer to (an office
+   * box's DNS name). IP addresses, localhost, host.docker.internal and the TLS
+   * certificate's names are always served; any other Host is refused, so a web
+   * page cannot reach Layover through DNS rebinding.
+   */
+  allowedHosts?: string[];
+  /**
+   * Desktop app: run the admin HTTP listener (the dashboard in a browser and
+   * the `layover` command line). Off by default there; the window uses IPC.
+   * `layover serve` always runs it.
+   */
+  browserDashboard?: boolean;
 }
 
 export interface ConnectionTestResult {

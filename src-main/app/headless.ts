@@ -1,19 +1,27 @@
 import { existsSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LayoverApi } from '../api/layover-api.js';
+import { LOGIN_PATH } from '../api/http-client.js';
 import { createMetricsRegistry } from '../core/telemetry/prometheus.js';
 import { createPrefetchService, type PrefetchService, type PrefetchServiceOptions } from '../prefetch/prefetch-service.js';
 import { createAdminServer } from '../control/admin-server.js';
+import { AdminAccess, secret } from '../control/admin-access.js';
 import { createApiService, type ApiExtensions } from './api-service.js';
+import { removeAdminToken, writeAdminToken } from './admin-credentials.js';
 import { LayoverCore, type LayoverOptions } from './layover.js';
-import { closeServer, formatHostPort, isLoopback, listen, parseHostPort } from './listen.js';
+import { closeServer, formatHostPort, listen, parseHostPort, type HostPort } from './listen.js';
 
 export interface HeadlessOptions extends LayoverOptions {
-  /** The admin token when the admin listener is off loopback; generated if absent. */
+  /** The admin listener's token (the CLI reads it from the token file); generated when absent. */
   adminToken?: string;
+  /** Run the admin HTTP listener (dashboard in a browser, CLI, /metrics). Default true; the desktop app may turn it off. */
+  adminListener?: boolean;
+  /** A token that opens /metrics alone, for a Prometheus scraper. */
+  metricsToken?: string;
+  /** Open /metrics without any credential (and nothing else): an explicit choice, `--metrics-public`. */
+  metricsPublic?: boolean;
   extensions?: (core: LayoverCore) => ApiExtensions;
   /** Tuning of the prefetch scheduler (tests shorten its tick). */
   prefetch?: Omit<PrefetchServiceOptions, 'saveSettings'>;
@@ -24,9 +32,12 @@ export interface HeadlessInstance {
   api: LayoverApi;
   prefetch: PrefetchService;
   mirrorAddress: string;
-  adminUrl: string;
-  /** Set when the admin listener needs one (not on loopback). */
-  adminToken?: string;
+  /** The admin listener's URL; undefined when it is off. */
+  adminUrl: string | undefined;
+  /** The credential every API call and /metrics needs (Bearer); the CLI finds it in the token file. */
+  adminToken: string;
+  /** A fresh URL that logs a browser into the dashboard once; undefined when the admin listener is off. */
+  dashboardLoginUrl(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -45,9 +56,10 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
     await core.stop();
     throw error;
   }
-  const adminAddress = parseHostPort(options.settings.admin, 'the admin address (--admin)');
-  const adminToken = isLoopback(adminAddress.host) ? undefined : options.adminToken ?? randomBytes(24).toString('base64url');
-  let adminUrl = `http://${formatHostPort(adminAddress)}`;
+  const adminToken = options.adminToken ?? secret();
+  const access = new AdminAccess({ adminToken, ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}), metricsPublic: Boolean(options.metricsPublic) });
+  let adminAddress: HostPort | undefined;
+  const adminUrl = () => (adminAddress ? `http://${formatHostPort(adminAddress)}` : '');
   // Rules live in the settings: prefetch saves them through updateSettings, as the dashboard does.
   let api: LayoverApi | undefined;
   const prefetch = createPrefetchService(core, { ...options.prefetch, saveSettings: (settings) => api!.updateSettings(settings) });
@@ -58,27 +70,36 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
     throw error;
   }
   core.prefetchPaused = () => prefetch.isPaused();
-  api = createApiService(core, () => adminUrl, { ...prefetch.api, ...options.extensions?.(core) }, () => prefetch.jobs());
-  const metrics = createMetricsRegistry(core.telemetry, () => ({ bytesUsed: core.store.usage.bytes, blobs: core.store.usage.blobs }));
-  const admin: Server = createAdminServer({ api, metrics, logger: options.logger, dashboardDir: findDashboard(), ...(adminToken ? { token: adminToken } : {}) });
-  try {
-    adminUrl = `http://${formatHostPort(await listen(admin, adminAddress, 'admin address'))}`;
-  } catch (error) {
-    await prefetch.stop();
-    await core.stop();
-    throw error;
+  api = createApiService(core, adminUrl, { ...prefetch.api, ...options.extensions?.(core) }, () => prefetch.jobs());
+  let admin: Server | undefined;
+  if (options.adminListener ?? true) {
+    const metrics = createMetricsRegistry(core.telemetry, () => ({ bytesUsed: core.store.usage.bytes, blobs: core.store.usage.blobs }));
+    admin = createAdminServer({ api, metrics, logger: options.logger, dashboardDir: findDashboard(), access, hosts: () => core.hostPolicy });
+    try {
+      adminAddress = await listen(admin, parseHostPort(options.settings.admin, 'the admin address (--admin)'), 'admin address');
+      await writeAdminToken(adminAddress, adminToken);
+    } catch (error) {
+      await closeServer(admin);
+      await prefetch.stop();
+      await core.stop();
+      throw error;
+    }
+    options.logger.info({ admin: adminUrl() }, 'dashboard and control API ready');
   }
-  await core.announce(adminUrl);
-  options.logger.info({ admin: adminUrl, tokenRequired: Boolean(adminToken) }, 'dashboard and control API ready');
+  await core.announce(adminUrl());
   return {
     core,
     api,
     prefetch,
     mirrorAddress: formatHostPort(core.mirrorAddress!),
-    adminUrl,
-    ...(adminToken ? { adminToken } : {}),
+    get adminUrl() {
+      return adminAddress ? adminUrl() : undefined;
+    },
+    adminToken,
+    dashboardLoginUrl: () => (adminAddress ? `${adminUrl()}${LOGIN_PATH}?code=${access.issueLoginCode()}` : undefined),
     stop: async () => {
-      await closeServer(admin);
+      if (admin) await closeServer(admin);
+      if (adminAddress) await removeAdminToken(adminAddress, adminToken);
       // A demo in progress owns servers and a temp dir of its own: end it before the core it stands on.
       await api.cancelDemo().catch(() => undefined);
       await prefetch.stop();

@@ -1,4 +1,6 @@
-import { mkdir, access, constants } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, access, chmod, constants, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ActivityEvent, LayoverEvent, MirrorState, RegistryStatus, RequestRecord, Settings, Status, TransferStatus } from '../api/types.js';
 import { BlobFetcher } from '../core/fetch/blob-fetcher.js';
@@ -7,6 +9,7 @@ import { TagLister } from '../core/fetch/tag-lister.js';
 import { BlobStore } from '../core/store/blob-store.js';
 import { MetadataIndex } from '../core/store/metadata.js';
 import { Telemetry } from '../core/telemetry/telemetry.js';
+import { certificateNames, HostPolicy } from '../core/net/allowed-hosts.js';
 import { createMirrorHandler } from '../mirror/mirror-server.js';
 import { createClientAuthorizer, type ClientAuthorizer } from '../mirror/client-auth.js';
 import { ClientLimiter } from '../mirror/client-limits.js';
@@ -15,7 +18,7 @@ import { DEFAULT_LIMITS, redactSettings } from './settings.js';
 import { EventEmitter } from 'node:events';
 import type { RegistryRouter } from '../mirror/registry-routing.js';
 import { removeInstance, writeInstance } from './instance.js';
-import { closeServer, formatHostPort, listen, type HostPort } from './listen.js';
+import { closeServer, formatHostPort, listen, parseHostPort, type HostPort } from './listen.js';
 import { buildRouter } from './registries.js';
 import type { SettingsStore } from './settings-store.js';
 
@@ -45,6 +48,8 @@ export class LayoverCore {
   readonly tags: TagLister;
   router: RegistryRouter;
   settings: Settings;
+  /** The host names the mirror and the admin listener answer to (DNS rebinding guard). */
+  hostPolicy: HostPolicy;
   mirrorAddress?: HostPort;
   readonly startedAt = Date.now();
   /** Whether background prefetch is paused (Status.prefetchPaused); the prefetch service answers once wired. */
@@ -59,6 +64,7 @@ export class LayoverCore {
     this.store = new BlobStore(options.dataDir);
     this.metadata = new MetadataIndex(options.dataDir);
     this.router = buildRouter(this.settings);
+    this.hostPolicy = hostPolicyFor(this.settings);
     const freshness = () => this.settings.tagFreshnessSeconds * 1000;
     this.blobs = new BlobFetcher(this.store, this.metadata, this.telemetry);
     this.manifests = new ManifestFetcher(this.store, this.metadata, freshness);
@@ -70,7 +76,8 @@ export class LayoverCore {
   }
 
   async start(): Promise<void> {
-    await prepareDataDir(this.options.dataDir);
+    const tightened = await prepareDataDir(this.options.dataDir);
+    if (tightened.length > 0) this.logger.warn({ tightened }, 'the data directory was readable by other users: made it private to its owner');
     const { removedLeftovers } = await this.store.open();
     if (removedLeftovers > 0) this.logger.info({ removedLeftovers }, 'removed half-written blobs left by an earlier stop');
     await this.metadata.load();
@@ -79,11 +86,13 @@ export class LayoverCore {
     const handler = createMirrorHandler({
       router: () => this.router, blobs: this.blobs, manifests: this.manifests, tags: this.tags,
       metadata: this.metadata, telemetry: this.telemetry, logger: this.logger,
+      hosts: () => this.hostPolicy,
       authorizer: () => this.authorizer, limiter: new ClientLimiter(limits),
     });
     this.mirror = await createMirrorListener(this.settings, limits, handler, (error) => {
       if (error) this.telemetry.note('error', `The TLS certificate changed but could not be loaded: ${error.message}`);
       else this.telemetry.note('info', 'Reloaded the TLS certificate');
+      this.hostPolicy = hostPolicyFor(this.settings);
     });
     this.mirrorAddress = await listen(this.mirror.server, this.mirror.address, 'mirror address');
     this.logger.info({ listen: formatHostPort(this.mirrorAddress), tls: this.mirror.tls, clientAuth: this.settings.clientAuth?.mode ?? 'none', dataDir: this.options.dataDir }, 'mirror ready');
@@ -94,6 +103,7 @@ export class LayoverCore {
     const previous = this.router;
     this.settings = settings;
     this.router = buildRouter(settings);
+    this.hostPolicy = hostPolicyFor(settings);
     this.authorizer = createClientAuthorizer(settings.clientAuth);
     this.publish({ type: 'settings', settings: redactSettings(settings) });
     void Promise.all(previous.all().map((client) => client.close()));
@@ -186,12 +196,46 @@ export class LayoverCore {
   }
 }
 
-/** Creates the data dir and proves it is writable now, rather than at the first blob. */
-export async function prepareDataDir(dataDir: string): Promise<void> {
+/**
+ * The names Layover answers to: those in the settings, the names its TLS
+ * certificate is issued for, and the names its listeners were given.
+ */
+function hostPolicyFor(settings: Settings): HostPolicy {
+  const listeners = [settings.listen, settings.admin].map((address) => parseHostPort(address, 'a listen address').host);
+  return new HostPolicy([...listeners, ...(settings.allowedHosts ?? []), ...certificateNamesOf(settings)]);
+}
+
+function certificateNamesOf(settings: Settings): string[] {
+  if (!settings.tls) return [];
   try {
-    await mkdir(dataDir, { recursive: true });
+    return certificateNames(readFileSync(settings.tls.certFile));
+  } catch {
+    return []; // an unreadable certificate fails the listener itself, with its own message
+  }
+}
+
+/**
+ * Creates the data dir, private to its owner (cached private images and
+ * credentials live there), and proves it is writable now rather than at the
+ * first blob. A directory that already existed with wider permissions is
+ * tightened, with the entries directly inside it; returns what was tightened.
+ */
+export async function prepareDataDir(dataDir: string): Promise<string[]> {
+  try {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
     await access(dataDir, constants.R_OK | constants.W_OK);
+    const tightened = await makePrivate(dataDir);
+    for (const entry of await readdir(dataDir)) tightened.push(...(await makePrivate(join(dataDir, entry))));
+    return tightened;
   } catch (error) {
     throw new Error(`data directory ${dataDir} is not usable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
+}
+
+/** Removes group and other permissions from one file or directory; returns it when they were there. */
+async function makePrivate(path: string): Promise<string[]> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info || (info.mode & 0o077) === 0) return [];
+  await chmod(path, info.mode & 0o700);
+  return [path];
 }

@@ -86,6 +86,8 @@ export const settingsSchema = z.object({
   tls: tlsSchema.optional(),
   clientAuth: clientAuthSchema.optional(),
   limits: limitsSchema.optional(),
+  allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'a host name such as layover.office.example (no port, no scheme)')).optional(),
+  browserDashboard: z.boolean().optional(),
 }).superRefine((settings, ctx) => {
   if (!settings.registries.some((registry) => registry.name === settings.defaultRegistry)) {
     ctx.addIssue({ code: 'custom', path: ['defaultRegistry'], message: `default registry ${settings.defaultRegistry} is not among the registries` });

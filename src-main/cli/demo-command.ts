@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
-import { createHttpClient, LayoverApiError } from '../api/http-client.js';
+import { LayoverApiError } from '../api/http-client.js';
 import type { LayoverApi } from '../api/layover-api.js';
 import type { DemoRequest, DemoResult } from '../api/types.js';
 import { findRunningInstance } from '../app/instance.js';
-import { isLoopback } from '../app/listen.js';
 import type { DemoClientChoice } from '../demo/demo-clients.js';
 import { DEFAULT_DEMO_SIZE, parseDemoSize } from '../demo/demo-images.js';
 import { resolveDemoLink, runDemoScenario } from '../demo/demo-scenario.js';
@@ -12,6 +10,7 @@ import { createDemoDisplay, formatDemoResult, type DemoDisplay } from '../demo/d
 import { LINK_PROFILES } from '../demo/link-shaper.js';
 import { formatBytes } from '../api/format.js';
 import { CliError } from './errors.js';
+import { connectAdmin, dashboardLoginUrl, openInBrowser } from './admin-connection.js';
 
 /**
  * The demo's command line (a contract, see issue 8):
@@ -98,9 +97,11 @@ async function runHere(request: DemoRequest, client: DemoClientChoice, out: Node
 /** Runs the demo in the Layover running on this machine and follows it; undefined when there is none that offers it. */
 async function runInRunningLayover(request: DemoRequest, out: NodeJS.WritableStream): Promise<DemoResult | undefined> {
   const instance = await findRunningInstance();
-  // A LAN admin address needs a token this command does not have: run here instead.
-  if (!instance || !isLoopback(new URL(instance.adminUrl).hostname)) return undefined;
-  const api = createHttpClient({ baseUrl: instance.adminUrl });
+  if (!instance?.adminUrl) return undefined;
+  // Another user's Layover, or one whose token this user cannot read: run here instead.
+  const connection = await connectAdmin(instance.adminUrl).catch(() => undefined);
+  if (!connection) return undefined;
+  const { api } = connection;
   try {
     await api.startDemo(request);
   } catch (error) {
@@ -108,7 +109,7 @@ async function runInRunningLayover(request: DemoRequest, out: NodeJS.WritableStr
     if (error instanceof LayoverApiError) throw new CliError(`the running Layover at ${instance.adminUrl} did not start the demo: ${error.message}`);
     return undefined; // not answering: it is stopping, or the file is stale
   }
-  const page = `${instance.adminUrl}/#/demo`;
+  const page = await dashboardLoginUrl(connection, 'demo');
   out.write(`The demo runs in the Layover at ${instance.adminUrl}; watch it in the dashboard: ${page}\n`);
   // Only a person at a terminal gets a window; scripts and CI do not.
   if ((process.stdout as NodeJS.WriteStream).isTTY) openInBrowser(page);
@@ -132,14 +133,4 @@ async function followDemo(api: LayoverApi, display: DemoDisplay): Promise<DemoRe
     display.stop();
     process.off('SIGINT', cancel);
   }
-}
-
-/** The platform's own opener; if there is none, the URL printed above is enough. */
-function openInBrowser(url: string): void {
-  const [command, args] = process.platform === 'darwin' ? ['open', [url]]
-    : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]]
-      : ['xdg-open', [url]];
-  const child = spawn(command, args as string[], { detached: true, stdio: 'ignore' });
-  child.on('error', () => undefined);
-  child.unref();
 }

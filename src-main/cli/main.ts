@@ -7,6 +7,7 @@ import { registerServeCommand } from './serve-command.js';
 import { registerRuntimeCommands } from './runtime-commands.js';
 import { registerTlsCommands } from './tls-command.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerDashboardCommand } from './dashboard-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('layover')
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerPrefetchCommands(program);
   registerTlsCommands(program);
   registerDemoCommand(program);
+  registerDashboardCommand(program);
   return program;
 }
 

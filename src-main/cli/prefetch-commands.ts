@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { createHttpClient, LayoverApiError } from '../api/http-client.js';
+import { LayoverApiError } from '../api/http-client.js';
 import type { LayoverApi } from '../api/layover-api.js';
 import type { JobStatus, PrefetchRequest } from '../api/types.js';
-import { defaultDataDir, findRunningInstance } from '../app/instance.js';
 import { formatBytes, formatDuration } from '../api/format.js';
 import { parsePlatformChoice } from '../prefetch/platforms.js';
 import { parseTagSelector } from '../prefetch/tag-selectors.js';
 import { CliError } from './errors.js';
+import { connectAdmin, type AdminConnection } from './admin-connection.js';
 
 /**
  * Prefetch's command line (a contract, see issue 4):
@@ -112,25 +112,8 @@ async function gcCommand(flags: AdminFlags): Promise<void> {
 
 // ---------------------------------------------------------------- talking to the instance
 
-async function connect(flags: AdminFlags): Promise<{ api: LayoverApi; baseUrl: string }> {
-  const baseUrl = flags.admin ? normalizeAdminUrl(flags.admin) : await runningAdminUrl();
-  return { api: createHttpClient({ baseUrl }), baseUrl };
-}
-
-async function runningAdminUrl(): Promise<string> {
-  const instance = await findRunningInstance();
-  if (!instance) throw new CliError(`no running Layover found (looked in ${defaultDataDir()}): start it with \`layover serve\`, or pass --admin URL`);
-  return instance.adminUrl;
-}
-
-/** "127.0.0.1:5051" (as serve's --admin takes it) or a URL. */
-function normalizeAdminUrl(value: string): string {
-  const withScheme = /^https?:\/\//.test(value) ? value : `http://${value}`;
-  try {
-    return new URL(withScheme).origin;
-  } catch {
-    throw new CliError(`--admin expects a URL such as http://127.0.0.1:5051, got "${value}"`);
-  }
+async function connect(flags: AdminFlags): Promise<AdminConnection> {
+  return connectAdmin(flags.admin);
 }
 
 /** Polls until every job is done, failed or cancelled (Node 20 has no EventSource for the live events). */

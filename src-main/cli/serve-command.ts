@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { ClientAuthSettings, RegistrySettings, Settings } from '../api/types.js';
 import { isLoopback, parseHostPort } from '../app/listen.js';
 import { tlsFiles } from '../app/tls/certificates.js';
@@ -22,6 +23,8 @@ interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   clientAuth?: string[];
+  metricsPublic?: boolean;
+  metricsTokenFile?: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -37,7 +40,17 @@ export function registerServeCommand(program: Command): void {
     .option('--tls-cert <file>', 'PEM certificate (chain) for the mirror; required beyond loopback (see `layover tls init`)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--client-auth <mode...>', 'who may pull: "upstream" (clients\' own registry credentials, checked upstream), "htpasswd FILE", or "none"')
+    .option('--metrics-public', 'open /metrics (and nothing else) to anyone who reaches the admin address, e.g. a Prometheus scraper')
+    .option('--metrics-token-file <file>', 'a file holding a token that opens /metrics alone (Prometheus: authorization.credentials_file)')
     .action(async (flags: ServeFlags) => serve(flags));
+}
+
+async function readMetricsToken(file: string): Promise<string> {
+  const token = (await readFile(resolve(file), 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(`--metrics-token-file ${file} cannot be read: ${error.code ?? error.message}`);
+  })).trim();
+  if (token.length < 16) throw new CliError(`--metrics-token-file ${file} must hold a token of at least 16 characters`);
+  return token;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -55,16 +68,20 @@ async function serve(flags: ServeFlags): Promise<void> {
   } catch (error) {
     throw new CliError((error as Error).message);
   }
+  const metricsToken = flags.metricsTokenFile ? await readMetricsToken(flags.metricsTokenFile) : undefined;
   const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+  // Whatever the process writes (blobs, index, settings, tokens) is its owner's alone.
+  process.umask(0o077);
   let instance;
   try {
-    instance = await startHeadless({ dataDir, settings, logger, settingsStore: store, announce: true });
+    instance = await startHeadless({
+      dataDir, settings, logger, settingsStore: store, announce: true,
+      metricsPublic: Boolean(flags.metricsPublic), ...(metricsToken ? { metricsToken } : {}),
+    });
   } catch (error) {
     throw new CliError((error as Error).message);
   }
-  if (instance.adminToken) {
-    logger.info(`the admin listener is off loopback: open ${instance.adminUrl}/?token=${instance.adminToken}`);
-  }
+  logger.info({ dashboard: instance.dashboardLoginUrl() }, 'open the dashboard with this one-time link (`layover dashboard` prints a fresh one)');
   await new Promise<void>((done) => {
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down');

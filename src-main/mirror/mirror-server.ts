@@ -9,6 +9,7 @@ import { INDEX_MEDIA_TYPES, parseAccept } from '../core/oci/media-types.js';
 import { compareLexically, paginate, parsePageSize } from '../core/oci/pagination.js';
 import type { MetadataIndex } from '../core/store/metadata.js';
 import type { Telemetry } from '../core/telemetry/telemetry.js';
+import type { HostPolicy } from '../core/net/allowed-hosts.js';
 import { type RegistryRouter, type ResolvedName } from './registry-routing.js';
 import { parseRoute, type Route } from './routes.js';
 import { API_VERSION_HEADER, blobHeaders, checkDigest, checkReference, parseRange, rangeNotSatisfiable, sendJson, sendOciError, sendPage } from './responses.js';
@@ -27,6 +28,8 @@ export interface MirrorDependencies {
   /** Who may read what; undefined leaves the mirror open (a workstation on loopback). */
   authorizer?: () => ClientAuthorizer | undefined;
   limiter?: ClientLimiter;
+  /** The host names this mirror answers to; any other Host is refused (DNS rebinding). */
+  hosts: () => HostPolicy;
 }
 
 /** A read-only mirror has no use for request bodies; anything larger is refused unread. */
@@ -57,6 +60,8 @@ export function createMirrorHandler(deps: MirrorDependencies): (req: IncomingMes
 }
 
 async function handle(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, note: RequestNote): Promise<void> {
+  // Before anything else: a rebinding page must not even learn what is cached.
+  if (!deps.hosts().allows(req.headers.host)) throw new OciError(403, 'DENIED', deps.hosts().refusal(req.headers.host));
   if (deps.limiter) res.once('close', deps.limiter.admit(req.socket.remoteAddress ?? 'unknown'));
   if (Number(req.headers['content-length'] ?? 0) > MAX_REQUEST_BODY_BYTES) throw new OciError(413, 'UNSUPPORTED', 'request body too large for a read-only mirror');
   const url = new URL(req.url ?? '/', 'http://mirror.invalid');

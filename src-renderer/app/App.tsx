@@ -75,13 +75,24 @@ function Shell() {
 
   let content: ReactNode;
   if (!status && !settings && statusError) {
-    content = (
+    const loggedOut = (statusError as { code?: string }).code === 'UNAUTHORIZED';
+    content = loggedOut ? (
+      <div className="unreachable" data-testid="logged-out">
+        <h1 tabIndex={-1} data-page-heading="">
+          Log in to Layover
+        </h1>
+        <p>
+          This browser is not logged in. Run <code>layover dashboard</code> on the machine Layover runs on (or use the tray's
+          "Open dashboard in browser") and open the link it prints: it logs this browser in once.
+        </p>
+      </div>
+    ) : (
       <div className="unreachable">
         <h1 tabIndex={-1} data-page-heading="">
           Layover is not answering
         </h1>
         <ErrorMessage error={statusError} onRetry={() => void Promise.all([reloadStatus(), reloadSettings()])} />
-        <p className="muted">If Layover was just restarted, retry in a moment. In a browser, check that the address (and its ?token=) is the one Layover printed.</p>
+        <p className="muted">If Layover was just restarted, retry in a moment: a restart also ends browser logins, so you may need a fresh link from `layover dashboard`.</p>
       </div>
     );
   } else if (!status && !settings) {

@@ -20,7 +20,7 @@ describe('chooseTransport', () => {
     expect(() => chooseTransport(window)).toThrow(/lacks subscribe, getActivity/);
   });
 
-  it('else calls the page origin over HTTP, passing ?token= as a bearer token', async () => {
+  it('else calls the page origin over HTTP as JSON, with no secret taken from the URL (the session cookie is the credential)', async () => {
     window.history.replaceState(null, '', '/?token=s3cret#/overview');
     const fetchMock = vi.fn(async () => new Response(JSON.stringify({ ok: true }), { status: 200 }));
     vi.stubGlobal('fetch', fetchMock);
@@ -30,7 +30,8 @@ describe('chooseTransport', () => {
     await api.getStatus();
     const [url, init] = fetchMock.mock.calls[0] as unknown as [string, RequestInit];
     expect(url).toBe('/api/v1/call/getStatus');
-    expect((init.headers as Record<string, string>).authorization).toBe('Bearer s3cret');
+    expect((init.headers as Record<string, string>).authorization).toBeUndefined();
+    expect((init.headers as Record<string, string>)['content-type']).toBe('application/json');
     vi.unstubAllGlobals();
   });
 });

@@ -23,8 +23,9 @@ function isLayoverApi(candidate: unknown): candidate is LayoverApi {
 /**
  * Picks how the dashboard reaches Layover: the Electron preload bridge when
  * there is one, else HTTP + SSE against the page's own origin (`layover serve`
- * serves the dashboard and the API on the same admin listener). A `?token=`
- * in the page's URL (admin listener on the LAN) goes to the HTTP client.
+ * serves the dashboard and the API on the same admin listener). In a browser
+ * the session cookie from the one-time login link is the credential; no
+ * secret ever sits in the page's URL or script.
  */
 export function chooseTransport(win: Window): Transport {
   if (win.layover !== undefined) {
@@ -34,6 +35,5 @@ export function chooseTransport(win: Window): Transport {
     }
     return { api: win.layover, kind: 'ipc' };
   }
-  const token = new URLSearchParams(win.location.search).get('token') ?? undefined;
-  return { api: createHttpClient({ baseUrl: '', ...(token ? { token } : {}) }), kind: 'http' };
+  return { api: createHttpClient({ baseUrl: '' }), kind: 'http' };
 }

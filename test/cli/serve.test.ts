@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { freePort, LOOPBACK } from '../support/ports.js';
 import { makeTempDir, removeTempDir, runCommand } from '../support/process.js';
-import { startLayoverProcess } from '../support/layover.js';
+import { adminHeaders, startLayoverProcess } from '../support/layover.js';
 import { getJson } from '../support/http.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'bin', 'layover.js');
@@ -65,7 +65,7 @@ test('serve logs one JSON line per request, announces itself, and stops cleanly 
     const instance = JSON.parse(await readFile(join(dataDir, 'instance.json'), 'utf8')) as { mirrorAddress: string; adminUrl: string };
     assert.equal(instance.mirrorAddress, running.host);
     assert.equal(instance.adminUrl, running.adminUrl);
-    const metrics = await fetch(`${running.adminUrl}/metrics`).then((r) => r.text());
+    const metrics = await fetch(`${running.adminUrl}/metrics`, { headers: await adminHeaders(running) }).then((r) => r.text());
     assert.match(metrics, /^layover_cache_misses_total \d+$/m);
     assert.match(metrics, /^layover_upstream_errors_total \d+$/m);
   } finally {

@@ -31,7 +31,7 @@ describe('the demo service', () => {
       logger: pino({ level: 'silent' }),
       extensions: (core) => createDemoApi(core, { client: 'layover', tempParent }),
     });
-    api = createHttpClient({ baseUrl: instance.adminUrl });
+    api = createHttpClient({ baseUrl: instance.adminUrl!, token: instance.adminToken });
   });
   after(async () => {
     await instance?.stop();

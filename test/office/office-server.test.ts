@@ -200,19 +200,21 @@ describe('htpasswd client auth and per-client limits', () => {
     }
   });
 
-  test('the admin listener off loopback requires its token', async () => {
-    const layover = await startLayover({ upstream: 'http://127.0.0.1:1', settings: { admin: `0.0.0.0:${await freePort()}` } });
-    try {
-      const token = layover.instance.adminToken;
-      assert.ok(token, 'a token was generated');
-      const port = new URL(layover.instance.adminUrl).port;
-      const call = (headers: Record<string, string>) => fetch(`http://127.0.0.1:${port}/api/v1/call/getStatus`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: 'null' });
-      assert.equal((await call({})).status, 401);
-      assert.equal((await call({ authorization: 'Bearer wrong-token' })).status, 401);
-      assert.equal((await call({ authorization: `Bearer ${token}` })).status, 200);
-      assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 401, '/metrics too');
-    } finally {
-      await layover.stop();
+  test('the admin listener requires its token, off loopback and on it', async () => {
+    for (const host of ['0.0.0.0', '127.0.0.1']) {
+      const layover = await startLayover({ upstream: 'http://127.0.0.1:1', settings: { admin: `${host}:${await freePort()}` } });
+      try {
+        const token = layover.instance.adminToken;
+        assert.ok(token, 'a token was generated');
+        const port = new URL(layover.instance.adminUrl!).port;
+        const call = (headers: Record<string, string>) => fetch(`http://127.0.0.1:${port}/api/v1/call/getStatus`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: 'null' });
+        assert.equal((await call({})).status, 401);
+        assert.equal((await call({ authorization: 'Bearer wrong-token' })).status, 401);
+        assert.equal((await call({ authorization: `Bearer ${token}` })).status, 200);
+        assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 401, '/metrics too');
+      } finally {
+        await layover.stop();
+      }
     }
   });
 

@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createHttpClient } from '../../src-main/api/http-client.js';
+import { adminClient } from '../support/layover.js';
 import { LAYOVER_METHODS, type LayoverMethod } from '../../src-main/api/layover-api.js';
 import { writeSampleLayout } from '../../src-main/demo/sample-images.js';
 import { freePort } from '../support/ports.js';
@@ -94,7 +94,7 @@ describe('layover prefetch, sync and gc', () => {
   });
 
   test('sync runs every enabled rule once and waits for it', async () => {
-    const api = createHttpClient({ baseUrl: serve.adminUrl });
+    const api = (await adminClient(serve));
     const empty = await layover(['sync']);
     assert.equal(empty.code, 0, empty.stderr);
     assert.equal(empty.stdout.trim(), 'layover: no enabled prefetch rules: nothing to sync');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobStatus } from '../../src-main/api/types.js';
-import { createHttpClient } from '../../src-main/api/http-client.js';
+import { adminClient } from '../support/layover.js';
 import { writeSampleLayout, type SampleLayoutResult } from '../../src-main/demo/sample-images.js';
 import { sha256 } from '../support/http.js';
 import { freePort } from '../support/ports.js';
@@ -46,7 +46,7 @@ describe('jobs that stop and go on', () => {
     const ports = { mirror: await freePort(), admin: await freePort() };
     let serve = await startServe(dataDir, upstream.url, ports);
     try {
-      const api = createHttpClient({ baseUrl: serve.adminUrl });
+      const api = (await adminClient(serve));
       // A cap makes the 12 MiB take about 6 s, so the kill lands in the middle of a layer.
       const job = await api.prefetch({ repository: 'library/app', tags: { kind: 'exact', tags: ['three'] }, bandwidthLimit: 2 * MiB });
       const before = await waitForJobState(api, job.id, (status) => status.bytesDone > 6 * MiB);
@@ -59,7 +59,7 @@ describe('jobs that stop and go on', () => {
       assert.ok((await readdir(join(dataDir, 'prefetch', 'partial'))).length >= 1, 'a partial layer was left behind');
 
       serve = await startServe(dataDir, upstream.url, ports);
-      const finished = await waitForJob(createHttpClient({ baseUrl: serve.adminUrl }), job.id, 30_000);
+      const finished = await waitForJob((await adminClient(serve)), job.id, 30_000);
       assert.equal(finished.state, 'done', finished.error);
       assert.equal(finished.bytesDone, finished.bytesTotal);
       const layers = tagOf('three').manifests[0]!.layers;

@@ -6,10 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createHttpClient } from '../../src-main/api/http-client.js';
 import { startFaultUpstream, type FaultUpstream } from '../support/fault-upstream.js';
 import { get, sha256, testBytes } from '../support/http.js';
-import { startLayoverProcess } from '../support/layover.js';
+import { adminClient, startLayoverProcess } from '../support/layover.js';
 import { freePort } from '../support/ports.js';
 import { makeTempDir, removeTempDir, sleep } from '../support/process.js';
 import { checkStore } from '../support/store-check.js';
@@ -47,7 +46,7 @@ test(`kill -9 during pulls and a prefetch job, ${ITERATIONS} times: the store ve
       for (const digest of [...digests, ...prefetched]) upstream.setFault(digest, { kind: 'trickle', bytesPerSecond: 4 * 1024 * 1024 }, 1);
       const layover = await startLayoverProcess({ dataDir, upstream: upstream.url, port, adminPort });
       // Started once; every restart after that resumes it from the data dir, and the next kill lands in it again.
-      if (iteration === 0) await createHttpClient({ baseUrl: layover.adminUrl }).prefetch({ repository: 'library/prefetched', tags: { kind: 'exact', tags: ['v1'] } });
+      if (iteration === 0) await (await adminClient(layover)).prefetch({ repository: 'library/prefetched', tags: { kind: 'exact', tags: ['v1'] } });
       const check = await checkStore(dataDir);
       assert.deepEqual(check.corrupt, [], `iteration ${iteration}: no corrupt blob`);
       assert.deepEqual(check.ingestLeftovers, [], `iteration ${iteration}: no ingest leftovers after restart`);
@@ -64,7 +63,7 @@ test(`kill -9 during pulls and a prefetch job, ${ITERATIONS} times: the store ve
       const check = await checkStore(dataDir);
       assert.deepEqual(check.corrupt, []);
       assert.deepEqual(check.ingestLeftovers, []);
-      const api = createHttpClient({ baseUrl: last.adminUrl });
+      const api = (await adminClient(last));
       for (let waited = 0; !(await api.listJobs()).some((job) => job.repository === 'library/prefetched' && job.state === 'done'); waited += 200) {
         assert.ok(waited < 60_000, `the prefetch job finishes after the crashes: ${JSON.stringify(await api.listJobs())}`);
         await sleep(200);

@@ -4,7 +4,11 @@
  * contract and kill -9).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHttpClient } from '../../src-main/api/http-client.js';
+import type { LayoverApi } from '../../src-main/api/layover-api.js';
+import { findAdminToken } from '../../src-main/app/admin-credentials.js';
 import { pino } from 'pino';
 import type { Settings } from '../../src-main/api/types.js';
 import { startHeadless, type HeadlessInstance, type HeadlessOptions } from '../../src-main/app/headless.js';
@@ -12,6 +16,9 @@ import { applyFlags } from '../../src-main/cli/serve-command.js';
 import { defaultSettings } from '../../src-main/app/settings.js';
 import { freePort, LOOPBACK } from './ports.js';
 import { makeTempDir, removeTempDir, startProcess, type ManagedProcess } from './process.js';
+
+// Admin token files of the instances a test run starts go to a folder of the run, not the user's own.
+process.env.LAYOVER_RUNTIME_DIR ??= join(tmpdir(), `layover-test-tokens-${process.pid}`);
 
 export interface LayoverUnderTest {
   instance: HeadlessInstance;
@@ -62,6 +69,20 @@ export interface LayoverProcess {
   host: string;
   adminUrl: string;
   dataDir: string;
+}
+
+/** The control API of a running `layover serve`, with the admin token it wrote for its user (as the CLI finds it). */
+export async function adminClient(layover: { adminUrl: string }): Promise<LayoverApi> {
+  const token = await findAdminToken(layover.adminUrl);
+  if (!token) throw new Error(`no admin token file for ${layover.adminUrl}`);
+  return createHttpClient({ baseUrl: layover.adminUrl, token });
+}
+
+/** Headers that pass the admin listener's checks, for tests that speak raw HTTP to it. */
+export async function adminHeaders(layover: { adminUrl: string }): Promise<Record<string, string>> {
+  const token = await findAdminToken(layover.adminUrl);
+  if (!token) throw new Error(`no admin token file for ${layover.adminUrl}`);
+  return { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 }
 
 const CLI_ENTRY = join(import.meta.dirname, '..', '..', 'bin', 'layover.js');
