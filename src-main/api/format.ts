@@ -121,6 +121,18 @@ export function formatRelativeTime(at: number, now: number): string {
   return future ? `in ${text}` : `${text} ago`;
 }
 
+/**
+ * How long ago something happened (a request, an event, a finished job), for
+ * times that are past by nature. Such a time can be ahead of `now` only
+ * because the clock that gave `now` is behind the one that stamped `at`: the
+ * dashboard's shared clock moves every few seconds, not every millisecond,
+ * and a headless core may sit on another machine whose clock runs ahead. Then
+ * it happened "just now", never "in a few seconds".
+ */
+export function formatTimeAgo(at: number, now: number): string {
+  return formatRelativeTime(Math.min(at, now), now);
+}
+
 const pad = (n: number): string => n.toString().padStart(2, '0');
 
 /** The exact local time, unambiguous and sortable: "2025-11-28 07:08:13". */

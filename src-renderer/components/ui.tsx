@@ -1,7 +1,7 @@
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { useNow } from '../app/now.js';
 import {
-  BINARY_MULTIPLIERS, formatExactTime, formatRelativeTime, splitBytes, type ByteUnit,
+  BINARY_MULTIPLIERS, formatExactTime, formatRelativeTime, formatTimeAgo, splitBytes, type ByteUnit,
 } from '../lib/format.js';
 
 export type Tone = 'good' | 'warn' | 'bad' | 'info' | 'neutral' | 'busy';
@@ -15,14 +15,17 @@ export function Badge({ tone = 'neutral', children, testId, title }: { tone?: To
   );
 }
 
-/** "3 min ago", with the exact local time on hover and in the machine-readable dateTime. */
-export function RelativeTime({ at, prefix }: { at: number; prefix?: string }) {
+/**
+ * "3 min ago", with the exact local time on hover and in the machine-readable dateTime.
+ * `past`: the time is of something that happened, so it is never shown in the future tense (see formatTimeAgo).
+ */
+export function RelativeTime({ at, prefix, past }: { at: number; prefix?: string; past?: boolean }) {
   const now = useNow();
   const exact = formatExactTime(at);
   return (
     <time dateTime={new Date(at).toISOString()} title={exact}>
       {prefix}
-      {formatRelativeTime(at, now)}
+      {past ? formatTimeAgo(at, now) : formatRelativeTime(at, now)}
     </time>
   );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  formatBytes, formatDuration, formatExactTime, formatMs, formatRate, formatRatio, formatRelativeTime, parseBytes, shortDigest, splitBytes,
+  formatBytes, formatDuration, formatExactTime, formatMs, formatRate, formatRatio, formatRelativeTime, formatTimeAgo, parseBytes, shortDigest, splitBytes,
 } from './format.js';
 
 describe('formatBytes', () => {
@@ -82,6 +82,12 @@ describe('relative and exact times', () => {
     expect(formatRelativeTime(now + 5 * 60_000, now)).toBe('in 5 min');
     expect(formatRelativeTime(now + 2 * 3_600_000, now)).toBe('in 2 h');
     expect(formatRelativeTime(now + 4_000, now)).toBe('in a few seconds');
+  });
+  it('never puts what already happened in the future, whichever clock is behind', () => {
+    expect(formatTimeAgo(now + 4_000, now)).toBe('just now');
+    expect(formatTimeAgo(now + 3 * 60_000, now)).toBe('just now');
+    expect(formatTimeAgo(now - 45_000, now)).toBe('45 s ago');
+    expect(formatTimeAgo(now - 2 * 3_600_000, now)).toBe('2 h ago');
   });
   it('gives the exact local time, sortable', () => {
     const at = new Date(2025, 0, 5, 7, 8, 9).getTime();

@@ -35,6 +35,26 @@ describe('Activity', () => {
     expect(fake.calls.filter((c) => c.method === 'getActivity')).toHaveLength(1);
   });
 
+  it('says a pull made since the dashboard clock last moved happened "just now", never "in a few seconds"', async () => {
+    const state = emptyState(NOW);
+    state.settings.firstRunDone = true;
+    const { fake } = renderApp({ page: 'activity', state });
+    expect(await screen.findByTestId('requests-empty')).toBeTruthy();
+    // The dashboard's clock moves every few seconds; the core stamps a request the moment it starts, so a live
+    // request is usually newer than the clock the page renders with (NOW stands for that clock's last tick).
+    const madeAfterTheTick = NOW + 4_000;
+    act(() => {
+      fake.emit({
+        type: 'request',
+        request: { id: 'live-2', at: madeAfterTheTick, method: 'GET', registry: 'docker.io', repository: 'library/alpine', kind: 'blob', reference: 'sha256:' + 'a'.repeat(64), status: 200, cache: 'miss', bytes: 4096, durationMs: 20, client: '127.0.0.1' },
+      });
+      fake.emit({ type: 'activity', event: { at: madeAfterTheTick, level: 'warning', message: 'Upstream docker.io is slow.' } });
+    });
+    const when = within(screen.getByTestId('request-row')).getByRole('time');
+    expect(when.textContent).toBe('just now');
+    expect(within(screen.getByTestId('event-row')).getByRole('time').textContent).toBe('just now');
+  });
+
   it('adds events and job updates live', async () => {
     const state = emptyState(NOW);
     state.settings.firstRunDone = true;

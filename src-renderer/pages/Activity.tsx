@@ -78,7 +78,7 @@ export function ActivityPage() {
                   {requests.map((r) => (
                     <tr key={r.id} data-testid="request-row" data-repository={r.repository ?? ''} data-cache={r.cache ?? ''}>
                       <td className="nowrap">
-                        <RelativeTime at={r.at} />
+                        <RelativeTime at={r.at} past />
                       </td>
                       <td>
                         <code className="image-ref" title={r.reference}>{imageOf(r)}</code>
@@ -152,7 +152,7 @@ function Events({ events }: { events: ActivityEvent[] }) {
             <div className="event-body">
               <p>{event.message}</p>
               <p className="muted small">
-                <RelativeTime at={event.at} />
+                <RelativeTime at={event.at} past />
                 {event.registry ? ` · ${event.registry}` : ''}
               </p>
             </div>
