@@ -23,21 +23,26 @@ const DOCKER_HUB_HOSTS = new Set([DOCKER_HUB, ...DOCKER_HUB_ALIASES]);
 const HELPER_TIMEOUT_MS = 10_000;
 
 /**
- * Reads credentials the way the docker CLI stores them: `auths` entries in
- * $DOCKER_CONFIG/config.json (or ~/.docker/config.json), and credential
- * helpers (`credHelpers` per host, `credsStore` for all), looked up by host[:port].
+ * Reads credentials the way the docker CLI does, from $DOCKER_CONFIG/config.json
+ * (or ~/.docker/config.json), looked up by host[:port]. Like the CLI, it picks
+ * ONE store: the host's `credHelpers` entry, else `credsStore`, else the
+ * `auths` entries. A chosen helper's answer is final, "not found" included:
+ * with a store configured, `docker login` leaves only an empty marker in
+ * `auths`, and anything else there is a stale leftover the CLI ignores too.
  */
 export class DockerCredentials {
-  constructor(private readonly configDir = process.env.DOCKER_CONFIG ?? join(homedir(), '.docker')) {}
+  constructor(
+    private readonly configDir = process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'),
+    /** The environment helpers run in (their PATH finds docker-credential-<name>). */
+    private readonly helperEnvironment: NodeJS.ProcessEnv = process.env,
+  ) {}
 
   async lookup(hostPort: string): Promise<Credentials | undefined> {
     const config = await this.readConfig();
     if (!config) return undefined;
     const key = DOCKER_HUB_HOSTS.has(hostPort) ? DOCKER_HUB_KEY : hostPort;
     const helper = config.credHelpers?.[key] ?? config.credHelpers?.[hostPort] ?? config.credsStore;
-    const fromAuths = findAuthEntry(config.auths ?? {}, key);
-    if (fromAuths) return fromAuths;
-    return helper ? runHelper(helper, key) : undefined;
+    return helper ? runHelper(helper, key, this.helperEnvironment) : findAuthEntry(config.auths ?? {}, key);
   }
 
   private async readConfig(): Promise<DockerConfigFile | undefined> {
@@ -70,9 +75,10 @@ function hostOfKey(key: string): string {
 }
 
 /** Runs docker-credential-<helper> get, which reads the server URL on stdin and prints JSON. */
-function runHelper(helper: string, serverUrl: string): Promise<Credentials | undefined> {
+function runHelper(helper: string, serverUrl: string, env: NodeJS.ProcessEnv): Promise<Credentials | undefined> {
   return new Promise((resolve) => {
-    const child = execFile(`docker-credential-${helper}`, ['get'], { timeout: HELPER_TIMEOUT_MS }, (error, stdout) => {
+    const options = { timeout: HELPER_TIMEOUT_MS, env };
+    const child = execFile(`docker-credential-${helper}`, ['get'], options, (error, stdout) => {
       if (error) return resolve(undefined); // "credentials not found" is an exit code too
       try {
         const { Username, Secret } = JSON.parse(stdout) as { Username?: string; Secret?: string };
