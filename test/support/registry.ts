@@ -1,7 +1,7 @@
 /**
  * A real upstream registry for tests: Debian's `docker-registry` (CNCF
  * distribution 2.8) on 127.0.0.1, with its storage, config and log in a temp
- * dir, optional htpasswd auth, optional proxy (pull-through) mode.
+ * dir, optional htpasswd or token auth, optional proxy (pull-through) mode.
  *
  * What distribution 2.8 logs, and what this reads:
  * - stdout: one access-log line per request, in Apache combined log format,
@@ -42,11 +42,22 @@ export interface RegistryProxyOptions {
   password?: string;
 }
 
+/** distribution's `auth: token:` settings: where clients get tokens, and whose signature they must carry. */
+export interface RegistryTokenAuth {
+  realm: string;
+  service: string;
+  issuer: string;
+  /** PEM file of the certificates whose keys may sign tokens. */
+  rootCertBundle: string;
+}
+
 export interface StartRegistryOptions {
   /** Used in log file names and error messages (default "registry"). */
   name?: string;
   /** Require these credentials (htpasswd, Basic auth). */
   auth?: RegistryCredentials;
+  /** Require Bearer tokens from this token server (see token-issuer.ts); instead of `auth`. */
+  tokenAuth?: RegistryTokenAuth;
   /** Run as a pull-through cache of another registry (pushes are then refused). */
   proxy?: RegistryProxyOptions;
   /** Default: a free loopback port. */
@@ -167,6 +178,10 @@ function registryConfig(
     http: { addr: `${LOOPBACK}:${port}`, secret: randomBytes(16).toString('hex') },
   };
   if (options.auth) config.auth = { htpasswd: { realm: 'layover-test', path: paths.htpasswdFile } };
+  if (options.tokenAuth) {
+    const { realm, service, issuer, rootCertBundle } = options.tokenAuth;
+    config.auth = { token: { realm, service, issuer, rootcertbundle: rootCertBundle } };
+  }
   if (options.proxy) {
     const { remoteUrl, username, password } = options.proxy;
     config.proxy = { remoteurl: remoteUrl, ...(username !== undefined ? { username, password: password ?? '' } : {}) };

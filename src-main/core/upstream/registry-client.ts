@@ -169,7 +169,9 @@ export class RegistryClient {
       throw new UpstreamUnavailableError(this.name, [describeNetworkError(error)]);
     }
     await response.body.dump();
-    if (response.status === 401) return 'unauthorized';
+    // Token servers give a known user a token for what they hold, possibly nothing; the registry then says
+    // insufficient_scope. Those credentials are good and the answer is no: DENIED, not "log in again".
+    if (response.status === 401) return credentials && isInsufficientScope(response.headers) ? 'denied' : 'unauthorized';
     if (response.status === 403) return 'denied';
     if (response.status === 200 || response.status === 404) return 'allowed';
     throw new UpstreamUnavailableError(this.name, [`HTTP ${response.status} while checking access`]);
@@ -227,6 +229,10 @@ export class RegistryClient {
     // body anyway); registries do not, and a fresh connection costs tag revalidation a round trip (two with TLS).
     return request(url, { method: req.method, headers, dispatcher, signal: req.signal, ...(req.method === 'HEAD' ? { reset: false } : {}) });
   }
+}
+
+function isInsufficientScope(headers: Dispatcher.ResponseData['headers']): boolean {
+  return parseChallenge(headerValue(headers['www-authenticate']))?.params.error === 'insufficient_scope';
 }
 
 function isRedirect(status: number): boolean {
