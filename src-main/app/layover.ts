@@ -8,6 +8,7 @@ import { ManifestFetcher } from '../core/fetch/manifest-fetcher.js';
 import { TagLister } from '../core/fetch/tag-lister.js';
 import { BlobStore } from '../core/store/blob-store.js';
 import { MetadataIndex } from '../core/store/metadata.js';
+import { checkIndexAgainstFiles, type IndexCheckReport } from '../core/store/index-check.js';
 import { Telemetry } from '../core/telemetry/telemetry.js';
 import { certificateNames, HostPolicy } from '../core/net/allowed-hosts.js';
 import { createMirrorHandler } from '../mirror/mirror-server.js';
@@ -54,6 +55,9 @@ export class LayoverCore {
   readonly startedAt = Date.now();
   /** Whether background prefetch is paused (Status.prefetchPaused); the prefetch service answers once wired. */
   prefetchPaused: () => boolean = () => false;
+  /** The background comparison of the index with the blob files, started once the mirror listens. */
+  indexCheck?: Promise<IndexCheckReport | undefined>;
+  private readonly stopping = new AbortController();
   private mirror?: MirrorListener;
   private authorizer?: ClientAuthorizer;
   /** Events from the rooms above telemetry (settings, prefetch jobs), in the API's shape. */
@@ -61,8 +65,8 @@ export class LayoverCore {
 
   constructor(readonly options: LayoverOptions) {
     this.settings = options.settings;
-    this.store = new BlobStore(options.dataDir);
     this.metadata = new MetadataIndex(options.dataDir);
+    this.store = new BlobStore(options.dataDir, this.metadata);
     this.router = buildRouter(this.settings);
     this.hostPolicy = hostPolicyFor(this.settings);
     const freshness = () => this.settings.tagFreshnessSeconds * 1000;
@@ -76,11 +80,20 @@ export class LayoverCore {
   }
 
   async start(): Promise<void> {
-    const tightened = await prepareDataDir(this.options.dataDir);
-    if (tightened.length > 0) this.logger.warn({ tightened }, 'the data directory was readable by other users: made it private to its owner');
+    reportTightened(this.logger, await prepareDataDir(this.options.dataDir));
     const { removedLeftovers } = await this.store.open();
     if (removedLeftovers > 0) this.logger.info({ removedLeftovers }, 'removed half-written blobs left by an earlier stop');
-    await this.metadata.load();
+    await this.metadata.load({ store: this.store, log: (message, fields) => this.logger.info(fields ?? {}, message) });
+    try {
+      await this.listen();
+    } catch (error) {
+      await this.metadata.close().catch(() => undefined);
+      throw error;
+    }
+    this.indexCheck = this.checkIndex();
+  }
+
+  private async listen(): Promise<void> {
     this.authorizer = createClientAuthorizer(this.settings.clientAuth);
     const limits = this.settings.limits ?? DEFAULT_LIMITS;
     const handler = createMirrorHandler({
@@ -113,9 +126,23 @@ export class LayoverCore {
     this.mirror?.stopWatching();
     if (this.mirror) await closeServer(this.mirror.server);
     await Promise.all(this.router.all().map((client) => client.destroy()));
+    this.stopping.abort();
+    await this.indexCheck;
     // The index is what a restart would otherwise relearn from the upstream: failing to save it (a full disk) must not stop the stop.
     await this.metadata.close().catch((error: Error) => this.logger.warn({ err: error }, 'could not save the metadata index'));
     if (this.options.announce) await removeInstance(this.options.dataDir);
+  }
+
+  /** Finds blob files the index lacks and records whose file is gone, at low priority: it stands aside while pulls move bytes. */
+  private async checkIndex(): Promise<IndexCheckReport | undefined> {
+    try {
+      const report = await checkIndexAgainstFiles(this.metadata, this.store, { busy: () => this.telemetry.activeTransfers().length > 0, signal: this.stopping.signal });
+      if (report.adopted + report.dropped > 0) this.logger.info(report, 'the metadata index was repaired against the blob files');
+      return report;
+    } catch (error) {
+      if (!this.stopping.signal.aborted) this.logger.warn({ err: error }, 'could not check the metadata index against the blob files');
+      return undefined;
+    }
   }
 
   async announce(adminUrl: string): Promise<void> {
@@ -165,7 +192,7 @@ export class LayoverCore {
         bytesUsed: this.store.usage.bytes,
         blobs: this.store.usage.blobs,
         quotaBytes: this.settings.quotaBytes,
-        repositories: this.metadata.repositories().length,
+        repositories: this.metadata.repositoryCount(),
       },
       transfers: this.telemetry.activeTransfers(),
       prefetchPaused: this.prefetchPaused(),
@@ -230,6 +257,10 @@ export async function prepareDataDir(dataDir: string): Promise<string[]> {
   } catch (error) {
     throw new Error(`data directory ${dataDir} is not usable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
+}
+
+export function reportTightened(logger: Logger, tightened: string[]): void {
+  if (tightened.length > 0) logger.warn({ tightened }, 'the data directory was readable by other users: made it private to its owner');
 }
 
 /** Removes group and other permissions from one file or directory; returns it when they were there. */

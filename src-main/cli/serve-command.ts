@@ -1,14 +1,16 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { pino } from 'pino';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { ClientAuthSettings, RegistrySettings, Settings } from '../api/types.js';
+import { createSecureContext } from 'node:tls';
+import type { ClientAuthSettings, RegistrySettings, Settings, TlsSettings } from '../api/types.js';
 import { isLoopback, parseHostPort } from '../app/listen.js';
 import { tlsFiles } from '../app/tls/certificates.js';
 import { startHeadless } from '../app/headless.js';
 import { defaultDataDir } from '../app/instance.js';
-import { prepareDataDir } from '../app/layover.js';
+import { prepareDataDir, reportTightened } from '../app/layover.js';
 import { FileSettingsStore } from '../app/settings-store.js';
 import { parseSettings } from '../app/settings.js';
 import { CliError } from './errors.js';
@@ -62,14 +64,17 @@ async function serve(flags: ServeFlags): Promise<void> {
   const settingsPath = flags.config ? resolve(flags.config) : join(dataDir, 'settings.json');
   const store = new FileSettingsStore(settingsPath);
   let settings: Settings;
+  let tightened: string[];
   try {
-    await prepareDataDir(dataDir);
+    tightened = await prepareDataDir(dataDir);
     settings = withDefaultTls(applyFlags(await store.load(), flags), dataDir);
   } catch (error) {
     throw new CliError((error as Error).message);
   }
+  await checkNamedFiles(settings);
   const metricsToken = flags.metricsTokenFile ? await readMetricsToken(flags.metricsTokenFile) : undefined;
   const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+  reportTightened(logger, tightened);
   // Whatever the process writes (blobs, index, settings, tokens) is its owner's alone.
   process.umask(0o077);
   let instance;
@@ -95,11 +100,32 @@ async function serve(flags: ServeFlags): Promise<void> {
   });
 }
 
+/** The files the settings name are read at start: a wrong path or a broken file is one line naming it, not a failure at the first pull. */
+async function checkNamedFiles(settings: Settings): Promise<void> {
+  if (settings.tls) await checkTlsPair(settings.tls);
+  if (settings.clientAuth?.mode === 'htpasswd') await readNamedFile(settings.clientAuth.file, 'the htpasswd file', '--client-auth htpasswd');
+}
+
+async function checkTlsPair({ certFile, keyFile }: TlsSettings): Promise<void> {
+  const cert = await readNamedFile(certFile, 'the TLS certificate', '--tls-cert');
+  const key = await readNamedFile(keyFile, 'the TLS key', '--tls-key');
+  const fails = (check: () => unknown) => { try { check(); return false; } catch { return true; } };
+  if (fails(() => new X509Certificate(cert))) throw new CliError(`the TLS certificate ${certFile} (--tls-cert) is not a PEM certificate`);
+  if (fails(() => createPrivateKey(key))) throw new CliError(`the TLS key ${keyFile} (--tls-key) is not an unencrypted PEM private key`);
+  if (fails(() => createSecureContext({ cert, key }))) throw new CliError(`the TLS key ${keyFile} (--tls-key) does not belong to the certificate ${certFile} (--tls-cert)`);
+}
+
+async function readNamedFile(file: string, what: string, flag: string): Promise<Buffer> {
+  return readFile(file).catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(`${what} ${file} (${flag}) cannot be read: ${error.code ?? error.message}`);
+  });
+}
+
 /** Flags win over the settings file for this run; they are not saved. */
 export function applyFlags(settings: Settings, flags: ServeFlags): Settings {
   const next: Settings = structuredClone(settings);
-  if (flags.listen) next.listen = flags.listen;
-  if (flags.admin) next.admin = flags.admin;
+  if (flags.listen) next.listen = checkHostPort(flags.listen, '--listen');
+  if (flags.admin) next.admin = checkHostPort(flags.admin, '--admin');
   if (flags.tlsCert || flags.tlsKey) {
     if (!flags.tlsCert || !flags.tlsKey) throw new Error('--tls-cert and --tls-key go together');
     next.tls = { certFile: resolve(flags.tlsCert), keyFile: resolve(flags.tlsKey) };
@@ -133,6 +159,15 @@ export function parseRegistryFlag(spec: string): RegistrySettings {
   const urls = spec.slice(separator + 1).split(',').filter(Boolean);
   if (urls.length === 0) throw new Error(`--registry ${name} names no URL`);
   return { name, endpoints: urls.map((url) => ({ url: checkUrl(url, `--registry ${name}`) })) };
+}
+
+function checkHostPort(value: string, flag: string): string {
+  try {
+    parseHostPort(value, flag);
+    return value;
+  } catch {
+    throw new Error(`${flag} expects HOST:PORT with a port up to 65535, e.g. 127.0.0.1:5050, got "${value}"`);
+  }
 }
 
 function checkUrl(value: string, flag: string): string {
