@@ -57,7 +57,13 @@ export const registrySchema = z.object({
   bandwidthWindows: z.array(bandwidthWindowSchema).optional(),
 });
 
-export const DEFAULT_LIMITS = { perClientConcurrency: 64, perClientRequestsPerSecond: 100, idleTimeoutSeconds: 120 };
+/**
+ * Office defaults: roomy enough that a build host pulling a whole compose
+ * file at once (hundreds of manifest and blob requests in a few seconds, see
+ * client-limits.test.ts) gets no 429, tight enough that one runaway client
+ * cannot take the box.
+ */
+export const DEFAULT_LIMITS = { perClientConcurrency: 128, perClientRequestsPerSecond: 200, idleTimeoutSeconds: 120 };
 
 const tlsSchema = z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) });
 const clientAuthSchema = z.discriminatedUnion('mode', [

@@ -1,5 +1,6 @@
 import type { LimitSettings } from '../api/types.js';
 import { OciError } from '../core/oci/errors.js';
+import { isLoopbackHost } from '../core/net/loopback.js';
 
 /** Bursts up to this many seconds' worth of requests pass at once (a pull asks for all its layers together). */
 const BURST_SECONDS = 4;
@@ -15,7 +16,9 @@ interface ClientState {
 /**
  * Per-client-address fairness for a mirror shared on the office LAN: a cap
  * on requests in flight and a token bucket on the request rate. Over either,
- * the client gets 429 with Retry-After, as registries answer.
+ * the client gets 429 with Retry-After, as registries answer. The machine's
+ * own clients (a laptop's Docker, on loopback) are not rate limited: there is
+ * no one to be fair to, and a build's burst of pulls must never fail.
  */
 export class ClientLimiter {
   private readonly clients = new Map<string, ClientState>();
@@ -33,11 +36,11 @@ export class ClientLimiter {
     if (state.inFlight >= this.limits.perClientConcurrency) {
       throw tooMany(`more than ${this.limits.perClientConcurrency} requests in flight from ${address}`, 1);
     }
-    if (state.tokens < 1) {
+    if (state.tokens < 1 && !isLoopbackAddress(address)) {
       const wait = Math.ceil((1 - state.tokens) / this.limits.perClientRequestsPerSecond);
       throw tooMany(`more than ${this.limits.perClientRequestsPerSecond} requests per second from ${address}`, wait);
     }
-    state.tokens -= 1;
+    state.tokens = Math.max(0, state.tokens - 1);
     state.inFlight += 1;
     let released = false;
     return () => {
@@ -58,6 +61,11 @@ export class ClientLimiter {
       if (state.inFlight === 0 && now - state.refilledAt > FORGET_AFTER_MS) this.clients.delete(address);
     }
   }
+}
+
+/** A socket's remote address on loopback, IPv4-mapped IPv6 included. */
+function isLoopbackAddress(address: string): boolean {
+  return isLoopbackHost(address.replace(/^::ffff:/, ''));
 }
 
 function tooMany(message: string, retryAfterSeconds: number): OciError {

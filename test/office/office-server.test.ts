@@ -218,16 +218,13 @@ describe('htpasswd client auth and per-client limits', () => {
     }
   });
 
-  test('a client over its request rate gets 429 with Retry-After after its burst', async () => {
+  test("the machine's own clients are not rate limited: a burst from loopback far over the rate all passes", async () => {
+    // The rate limit itself (burst, refill, Retry-After) is counted in src-main/mirror/client-limits.test.ts.
     const layover = await startLayover({ upstream: 'http://127.0.0.1:1', settings: { limits: { perClientConcurrency: 64, perClientRequestsPerSecond: 2, idleTimeoutSeconds: 60 } } });
     try {
       const statuses = [];
-      for (let i = 0; i < 10; i++) statuses.push((await get(`${layover.url}/v2/`)).status);
-      assert.ok(statuses.slice(0, 8).every((status) => status === 200), `a burst passes: ${statuses}`);
-      const limited = await get(`${layover.url}/v2/`);
-      assert.equal(limited.status, 429);
-      assert.ok(Number(limited.headers['retry-after']) >= 1);
-      assert.equal(JSON.parse(limited.body.toString()).errors[0].code, 'TOOMANYREQUESTS');
+      for (let i = 0; i < 40; i++) statuses.push((await get(`${layover.url}/v2/`)).status);
+      assert.deepEqual([...new Set(statuses)], [200], 'forty requests, five times the burst, and no 429');
     } finally {
       await layover.stop();
     }
