@@ -38,7 +38,7 @@ export function parseDigest(digest: string): ParsedDigest | undefined {
   const separator = digest.indexOf(':');
   const algorithm = digest.slice(0, separator);
   const encoded = digest.slice(separator + 1);
-  if (!(algorithm in DIGEST_ALGORITHMS)) return undefined;
+  if (!Object.hasOwn(DIGEST_ALGORITHMS, algorithm)) return undefined; // not `in`: "constructor" is in every object
   const pattern = DIGEST_ALGORITHMS[algorithm as DigestAlgorithm];
   return pattern.test(encoded) ? { algorithm: algorithm as DigestAlgorithm, encoded } : undefined;
 }
