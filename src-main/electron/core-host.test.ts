@@ -7,13 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Settings } from '../api/types.js';
 import { defaultSettings } from '../app/settings.js';
-import { CoreHost } from './core-host.js';
+import { CoreHost, type CoreHostState } from './core-host.js';
 import { DesktopSettingsStore, type SettingsDocument } from './desktop-settings-store.js';
 
 const logger = pino({ level: 'silent' });
@@ -45,6 +45,25 @@ async function occupiedPort(): Promise<{ server: Server; port: number }> {
   return { server, port: (server.address() as { port: number }).port };
 }
 
+/** A loopback port nothing listens on right now (the kernel picked it, then it was let go). */
+async function freePort(): Promise<number> {
+  const { server, port } = await occupiedPort();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Whether anything accepts a connection on the port: a closed listener refuses at once. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 async function withDataDir(work: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'layover-desktop-'));
   try {
@@ -54,9 +73,10 @@ async function withDataDir(work: (dir: string) => Promise<void>): Promise<void> 
   }
 }
 
-test('the desktop core starts like layover serve, announces itself for the CLI, and stops cleanly', async () => {
+test('the desktop core starts like layover serve without the admin listener (the window speaks IPC), announces itself for the CLI, and stops cleanly', async () => {
   await withDataDir(async (dataDir) => {
-    const { store } = memoryStore(loopbackSettings());
+    const admin = await freePort();
+    const { store } = memoryStore({ ...loopbackSettings(), admin: `127.0.0.1:${admin}` });
     const host = new CoreHost({ dataDir, logger, settingsStore: store, announce: true });
     const state = await host.start();
     assert.equal(state.running, true);
@@ -67,8 +87,9 @@ test('the desktop core starts like layover serve, announces itself for the CLI, 
     const v2 = await fetch(`${status.mirrorUrl}/v2/`);
     assert.equal(v2.status, 200);
     assert.equal(v2.headers.get('docker-distribution-api-version'), 'registry/2.0');
-    const admin = await fetch(`${state.instance.adminUrl}/api/v1/call/getStatus`, { method: 'POST', body: 'null', headers: { 'content-type': 'application/json' } });
-    assert.equal(admin.status, 200, 'the admin listener serves the same API to the browser dashboard and the CLI');
+    assert.equal(state.instance.adminUrl, undefined, 'browserDashboard is off by default: no admin listener');
+    assert.equal(state.instance.dashboardLoginUrl(), undefined, 'and no login link to hand out');
+    assert.equal(await accepts(admin), false, `nothing listens on the admin address 127.0.0.1:${admin}`);
     const instance = JSON.parse(await readFile(join(dataDir, 'instance.json'), 'utf8')) as { mirrorAddress: string; pid: number };
     assert.equal(instance.mirrorAddress, status.mirrorAddress);
     assert.equal(instance.pid, process.pid);
@@ -78,6 +99,67 @@ test('the desktop core starts like layover serve, announces itself for the CLI, 
     await assert.rejects(fetch(`${status.mirrorUrl}/v2/`), 'the mirror no longer listens');
     assert.equal(existsSync(join(dataDir, 'instance.json')), false, 'instance.json is removed');
     assert.throws(() => host.current, /not been started/);
+  });
+});
+
+test('browserDashboard on: the admin listener serves the API and a one-time login link; turning it off and on restarts the core once each time', { timeout: 60_000 }, async () => {
+  await withDataDir(async (dataDir) => {
+    const admin = await freePort();
+    const { store, doc } = memoryStore({ ...loopbackSettings(), admin: `127.0.0.1:${admin}`, browserDashboard: true });
+    const restarts: CoreHostState[] = [];
+    let restarted: (state: CoreHostState) => void = () => {};
+    const nextRestart = () => new Promise<CoreHostState>((resolve) => {
+      restarted = resolve;
+    });
+    const host = new CoreHost({
+      dataDir, logger, settingsStore: store, announce: false,
+      onRestarted: (state) => {
+        restarts.push(state);
+        restarted(state);
+      },
+    });
+    const state = await host.start();
+    assert.equal(state.running, true);
+    if (!state.running) return;
+    assert.equal(state.instance.adminUrl, `http://127.0.0.1:${admin}`);
+    const call = await fetch(`${state.instance.adminUrl}/api/v1/call/getStatus`, { method: 'POST', body: 'null', headers: { 'content-type': 'application/json', authorization: `Bearer ${state.instance.adminToken}` } });
+    assert.equal(call.status, 200, 'the CLI reaches the desktop instance with the admin token');
+    const login = new URL(state.instance.dashboardLoginUrl()!);
+    assert.equal(login.origin, state.instance.adminUrl);
+    assert.match(login.searchParams.get('code') ?? '', /.{16,}/, 'the link carries a one-time code');
+    const first = await fetch(login, { redirect: 'manual' });
+    assert.match(first.headers.get('set-cookie') ?? '', /HttpOnly/i, 'the code becomes a session cookie');
+    assert.equal((await fetch(login, { redirect: 'manual' })).headers.get('set-cookie'), null, 'a code logs in once');
+
+    // A change that is not browserDashboard leaves the core alone.
+    await state.api.updateSettings({ tagFreshnessSeconds: 7 });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal((await host.ready()).api, state.api);
+    assert.equal(restarts.length, 0);
+
+    // Off: the core restarts without the listener; the mirror keeps its settings and serves again.
+    let restart = nextRestart();
+    await state.api.updateSettings({ browserDashboard: false });
+    const off = await restart;
+    assert.equal(off.running, true);
+    if (!off.running) return;
+    assert.notEqual(off.api, state.api, 'a new core');
+    assert.equal(off.instance.adminUrl, undefined);
+    assert.equal(off.instance.dashboardLoginUrl(), undefined);
+    assert.equal(await accepts(admin), false, 'the admin listener is closed');
+    assert.equal((await fetch(`${(await off.api.getStatus()).mirrorUrl}/v2/`)).status, 200);
+    assert.equal((doc.current.settings as Settings).browserDashboard, false);
+    assert.equal((await off.api.getSettings()).tagFreshnessSeconds, 7);
+
+    // On again, from the new core's API.
+    restart = nextRestart();
+    await off.api.updateSettings({ browserDashboard: true });
+    const on = await restart;
+    assert.equal(on.running && on.instance.adminUrl, `http://127.0.0.1:${admin}`);
+    assert.equal(await accepts(admin), true);
+    assert.equal(restarts.length, 2, 'one restart per change of the setting');
+    await host.stop();
+    assert.equal(await accepts(admin), false);
   });
 });
 

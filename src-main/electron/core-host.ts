@@ -1,8 +1,11 @@
 /**
- * Runs the core for the desktop app exactly as `layover serve` does
- * (startHeadless: mirror, admin listener with the HTTP API and the browser
- * dashboard, instance.json for the CLI), with settings from the desktop's
- * SettingsStore. When it cannot start, the app does not exit: it keeps a
+ * Runs the core for the desktop app as `layover serve` does (startHeadless:
+ * mirror, instance.json for the CLI), with settings from the desktop's
+ * SettingsStore. The admin HTTP listener (the dashboard in a browser, the
+ * `layover` command line against this instance) runs only when the setting
+ * browserDashboard is on: the window speaks IPC and never needs it. Turning
+ * the setting on or off restarts the core, which is what starts or stops the
+ * listener. When the core cannot start, the app does not exit: it keeps a
  * stopped API that says why (stopped-api.ts) and can try again.
  *
  * No Electron import: the unit tests start the real core with it.
@@ -24,6 +27,8 @@ export interface CoreHostOptions {
   extensions?: HeadlessOptions['extensions'];
   /** Where `layover serve` keeps its instance.json, to name it when it holds our ports. */
   headlessDataDir?: string;
+  /** The core restarted by itself (browserDashboard changed): the shell follows the new API. */
+  onRestarted?(state: CoreHostState): void;
 }
 
 export type CoreHostState =
@@ -34,6 +39,8 @@ export class CoreHost {
   private state?: CoreHostState;
   private stopped?: StoppedApi;
   private transition: Promise<void> = Promise.resolve();
+  /** Stops watching the running core's settings for a change of browserDashboard. */
+  private unwatch?: () => void;
 
   constructor(private readonly options: CoreHostOptions) {}
 
@@ -84,20 +91,42 @@ export class CoreHost {
       return this.down(`the settings cannot be used: ${(error as Error).message}`, undefined);
     }
     try {
+      const adminListener = settings.browserDashboard === true;
       const instance = await startHeadless({
         dataDir,
         settings,
         logger,
         settingsStore,
         announce: this.options.announce ?? true,
+        adminListener,
         ...(this.options.extensions ? { extensions: this.options.extensions } : {}),
       });
       this.state = { running: true, api: instance.api, instance };
-      logger.info({ mirror: instance.mirrorAddress, admin: instance.adminUrl, dataDir }, 'desktop core started');
+      this.watchBrowserDashboard(instance, adminListener);
+      logger.info({ mirror: instance.mirrorAddress, admin: instance.adminUrl ?? 'off (setting browserDashboard)', dataDir }, 'desktop core started');
       return this.state;
     } catch (error) {
       return this.down(await this.explain(error as Error), settings);
     }
+  }
+
+  /**
+   * The listener is started or stopped with the core, so a change of
+   * browserDashboard (from the window, the tray, or the CLI while the listener
+   * still runs) restarts it. The restart waits a turn of the event loop: the
+   * call that changed the setting gets its answer before its listener closes.
+   */
+  private watchBrowserDashboard(instance: HeadlessInstance, running: boolean): void {
+    this.unwatch = instance.api.subscribe((event) => {
+      if (event.type !== 'settings' || (event.settings.browserDashboard === true) === running || this.state?.api !== instance.api) return;
+      this.unwatch?.();
+      this.unwatch = undefined;
+      this.options.logger.info({ browserDashboard: !running }, 'restarting the core to turn the admin listener %s', running ? 'off' : 'on');
+      setImmediate(() => {
+        if (this.state?.api !== instance.api) return; // stopped or restarted meanwhile
+        void this.restart().then((state) => this.options.onRestarted?.(state));
+      });
+    });
   }
 
   private async explain(error: Error): Promise<string> {
@@ -117,6 +146,8 @@ export class CoreHost {
   }
 
   private async doStop(): Promise<void> {
+    this.unwatch?.();
+    this.unwatch = undefined;
     const state = this.state;
     if (state?.running) await state.instance.stop();
     await this.stopped?.close();

@@ -10,7 +10,7 @@
  * Every decision lives in a pure module beside this one; this file and the
  * other glue files only make Electron do what those decided.
  */
-import { app, clipboard, Menu, powerMonitor, session } from 'electron';
+import { app, clipboard, Menu, powerMonitor, session, shell } from 'electron';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -93,7 +93,10 @@ function runShell(): void {
 
   async function follow(state: CoreHostState): Promise<void> {
     if (!state.running) notifier.show(coreDownNotice(state.error));
-    await controller?.attach(state.api, state.running ? undefined : state.error);
+    // The tray offers the browser dashboard only while its listener runs, and then always with a fresh login code.
+    const { instance } = state.running ? state : { instance: undefined };
+    const browserDashboard = instance?.adminUrl !== undefined ? { loginUrl: () => instance.dashboardLoginUrl() } : undefined;
+    await controller?.attach(state.api, state.running ? undefined : state.error, browserDashboard);
     bridge?.reattach();
   }
 
@@ -108,14 +111,24 @@ function runShell(): void {
     powerMonitor.on('shutdown', () => app.quit());
 
     const settingsStore = openSettingsStore(logger);
-    host = new CoreHost({ dataDir: defaultDataDir() /* the folder the CLI looks in, so `layover pull` finds the tray's mirror */, logger, settingsStore, announce: true });
+    host = new CoreHost({
+      dataDir: defaultDataDir() /* the folder the CLI looks in, so `layover pull` finds the tray's mirror */,
+      logger,
+      settingsStore,
+      announce: true,
+      onRestarted: (state) => void follow(state),
+    });
     const started = host.start();
 
     controller = new TrayController({
       render: (view) => tray?.render(view),
       notify: (notice) => notifier.show(notice),
       openDashboard: (page) => window.show(page),
-      copyText: (text) => clipboard.writeText(text),
+      openExternal: (url) => shell.openExternal(url),
+      copyText: (text) => {
+        // Electron 45 declares writeText async; older ones returned nothing: either way a failure is logged, not unhandled.
+        Promise.resolve().then(() => clipboard.writeText(text)).catch((error: unknown) => logger.warn({ err: error }, 'could not copy to the clipboard'));
+      },
       quit: () => app.quit(),
       retryStart: () => {
         if (!host) return;

@@ -90,6 +90,7 @@ function setup() {
   const notices: Notice[] = [];
   const opened: Array<string | undefined> = [];
   const copied: string[] = [];
+  const external: string[] = [];
   const loginItem: boolean[] = [];
   let now = 0;
   let quits = 0;
@@ -98,6 +99,9 @@ function setup() {
     render: (view) => views.push(view),
     notify: (notice) => notices.push(notice),
     openDashboard: (page) => opened.push(page),
+    openExternal: async (url) => {
+      external.push(url);
+    },
     copyText: (text) => copied.push(text),
     quit: () => quits++,
     retryStart: () => retries++,
@@ -109,7 +113,7 @@ function setup() {
     timers: clock.timers,
   });
   return {
-    fake, clock, views, notices, opened, copied, loginItem, controller,
+    fake, clock, views, notices, opened, copied, external, loginItem, controller,
     last: () => views.at(-1)!,
     advance: (ms: number) => {
       now += ms;
@@ -214,6 +218,26 @@ test('menu actions: dashboard pages, copy, quit', async () => {
   assert.equal(t.counts().quits, 1);
 });
 
+test('Open dashboard in browser: offered only with the admin listener, and always opens a fresh login link', async () => {
+  const t = setup();
+  await t.controller.attach(t.fake.api);
+  assert.equal(labelOf(t.last(), 'open-dashboard-in-browser'), undefined, 'no listener, no item');
+
+  let issued = 0;
+  await t.controller.attach(t.fake.api, undefined, { loginUrl: () => `http://127.0.0.1:5051/login?code=c${++issued}` });
+  assert.equal(labelOf(t.last(), 'open-dashboard-in-browser'), 'Open dashboard in browser');
+  await t.controller.handle('open-dashboard-in-browser');
+  await t.controller.handle('open-dashboard-in-browser');
+  assert.deepEqual(t.external, ['http://127.0.0.1:5051/login?code=c1', 'http://127.0.0.1:5051/login?code=c2'], 'one code per opening: a code logs in once');
+  assert.deepEqual(t.opened, [], 'the window is not opened instead');
+
+  // The listener went away under the menu (the core restarted without it): nothing is opened, the person is told where to turn it on.
+  await t.controller.attach(t.fake.api, undefined, { loginUrl: () => undefined });
+  await t.controller.handle('open-dashboard-in-browser');
+  assert.equal(t.external.length, 2);
+  assert.deepEqual(t.notices.at(-1), { key: 'action:open-dashboard-in-browser', title: 'The browser dashboard is off', body: 'Turn on "Dashboard in a browser and the command line" in Settings.', page: 'settings' });
+});
+
 test('Run demo opens the Demo page and starts a run; while one runs, the item shows it', async () => {
   const t = setup();
   await t.controller.attach(t.fake.api);
@@ -291,7 +315,7 @@ test('a failed login item change is told and tried again at the next look', asyn
   let fail = true;
   const applied: boolean[] = [];
   const controller = new TrayController({
-    render: () => {}, openDashboard: () => {}, copyText: () => {}, quit: () => {}, retryStart: () => {}, log: () => {},
+    render: () => {}, openDashboard: () => {}, openExternal: async () => {}, copyText: () => {}, quit: () => {}, retryStart: () => {}, log: () => {},
     notify: (notice) => t.notices.push(notice),
     applyStartAtLogin: async (enabled) => {
       applied.push(enabled);

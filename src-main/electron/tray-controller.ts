@@ -27,10 +27,18 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+/** The running core's admin listener, when the setting browserDashboard turned it on. */
+export interface BrowserDashboard {
+  /** A fresh URL with a one-time login code (HeadlessInstance.dashboardLoginUrl); undefined once the listener is gone. */
+  loginUrl(): string | undefined;
+}
+
 export interface TrayControllerDeps {
   render(view: TrayView): void;
   notify(notice: Notice): void;
   openDashboard(page?: DashboardTarget): void;
+  /** Opens a URL in the person's browser (shell.openExternal). */
+  openExternal(url: string): Promise<void>;
   copyText(text: string): void;
   quit(): void;
   retryStart(): void;
@@ -52,6 +60,7 @@ const ACTIVE_JOB_STATES: ReadonlySet<JobState> = new Set(['queued', 'planning', 
 export class TrayController {
   private api?: LayoverApi;
   private coreError?: string;
+  private browserDashboard?: BrowserDashboard;
   private unsubscribe?: () => void;
   private pollTimer?: unknown;
   private debounceTimer?: unknown;
@@ -73,11 +82,15 @@ export class TrayController {
 
   constructor(private readonly deps: TrayControllerDeps) {}
 
-  /** The API to follow: the running core's, or the stopped one's with the reason it could not start. */
-  attach(api: LayoverApi, coreError?: string): Promise<void> {
+  /**
+   * The API to follow: the running core's, or the stopped one's with the
+   * reason it could not start; with the admin listener when it runs.
+   */
+  attach(api: LayoverApi, coreError?: string, browserDashboard?: BrowserDashboard): Promise<void> {
     this.detachApi();
     this.api = api;
     this.coreError = coreError;
+    this.browserDashboard = browserDashboard;
     this.status = undefined;
     this.docker = undefined;
     this.dockerSupported = true;
@@ -128,6 +141,7 @@ export class TrayController {
       unavailable: this.unavailable,
       busy: this.busy,
       demoRunning: this.demoRunning,
+      browserDashboard: this.browserDashboard !== undefined,
     });
     return { appearance, menu };
   }
@@ -241,6 +255,8 @@ export class TrayController {
     switch (action) {
       case 'open-dashboard':
         return this.deps.openDashboard();
+      case 'open-dashboard-in-browser':
+        return this.openInBrowser();
       case 'configure-docker':
         return this.deps.openDashboard('docker');
       case 'copy-mirror-address':
@@ -276,6 +292,21 @@ export class TrayController {
           this.onSettings(await api.updateSettings({ startAtLogin: wanted }));
         });
       }
+    }
+  }
+
+  /** Opens the browser dashboard with a fresh login link: the page logs in once and the link is spent. */
+  private async openInBrowser(): Promise<void> {
+    const url = this.browserDashboard?.loginUrl();
+    if (url === undefined) {
+      this.deps.notify({ key: 'action:open-dashboard-in-browser', title: 'The browser dashboard is off', body: 'Turn on "Dashboard in a browser and the command line" in Settings.', page: 'settings' });
+      return;
+    }
+    try {
+      await this.deps.openExternal(url);
+    } catch (error) {
+      this.deps.log('warn', 'could not open the browser', error);
+      this.deps.notify({ key: 'action:open-dashboard-in-browser', title: 'The browser could not be opened', body: messageOf(error), page: 'overview' });
     }
   }
 

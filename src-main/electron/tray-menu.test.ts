@@ -40,6 +40,14 @@ test('the menu: a status line, then the issue\'s items in order', () => {
   assert.equal(first.kind, 'status', 'the status line is not clickable');
 });
 
+test('with the admin listener running, "Open dashboard in browser" follows "Open dashboard"; never while the mirror is down', () => {
+  assert.deepEqual(labels(menu({ browserDashboard: true })).slice(2, 5), ['Open dashboard', 'Open dashboard in browser', 'Prefetch now']);
+  assert.deepEqual(find(menu({ browserDashboard: true }), 'open-dashboard-in-browser'), { kind: 'action', action: 'open-dashboard-in-browser', label: 'Open dashboard in browser', enabled: true });
+  assert.equal(find(menu({ browserDashboard: false }), 'open-dashboard-in-browser'), undefined);
+  assert.equal(find(menu(), 'open-dashboard-in-browser'), undefined, 'off unless the shell says the listener runs');
+  assert.equal(find(menu({ browserDashboard: true, coreError: 'port in use' }), 'open-dashboard-in-browser'), undefined);
+});
+
 test('Pause becomes Resume while prefetch is paused', () => {
   assert.equal(find(menu({ s: status({ prefetchPaused: true }) }), 'toggle-prefetch-paused').label, 'Resume prefetch');
 });

@@ -8,6 +8,7 @@ import { truncate, type TrayAppearance } from './tray-state.js';
 
 export type TrayAction =
   | 'open-dashboard'
+  | 'open-dashboard-in-browser'
   | 'prefetch-now'
   | 'toggle-prefetch-paused'
   | 'configure-docker'
@@ -37,6 +38,8 @@ export interface TrayMenuInput {
   busy: ReadonlySet<TrayAction>;
   /** A demo runs (from the tray, the dashboard or the CLI): the item then shows it instead of starting another. */
   demoRunning?: boolean;
+  /** The admin listener runs (setting browserDashboard): the dashboard can be opened in a browser too. */
+  browserDashboard?: boolean;
 }
 
 /** Menu labels stay short; the whole line is in the tooltip. */
@@ -53,6 +56,10 @@ export function trayMenuModel(input: TrayMenuInput): MenuEntry[] {
     { kind: 'status', label: truncate(appearance.statusLine, STATUS_LINE_MAX) },
     { kind: 'separator' },
     { kind: 'action', action: 'open-dashboard', label: 'Open dashboard', enabled: true },
+    // Only while the admin listener runs: without it there is no browser dashboard to open.
+    ...(input.browserDashboard && running
+      ? [{ kind: 'action', action: 'open-dashboard-in-browser', label: 'Open dashboard in browser', enabled: can('open-dashboard-in-browser') } satisfies MenuEntry]
+      : []),
     { kind: 'action', action: 'prefetch-now', label: notInBuild('prefetch-now', 'Prefetch now'), enabled: can('prefetch-now', running) },
     {
       kind: 'action',
