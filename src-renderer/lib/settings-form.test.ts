@@ -67,3 +67,30 @@ describe('settings form: bandwidth windows', () => {
     expect(Object.keys(errors)).toHaveLength(2);
   });
 });
+
+describe('settings form: the admin listener and allowed host names', () => {
+  it('round-trips: unset settings are an unticked box and an empty list, and no change', () => {
+    const settings = emptyState().settings;
+    const draft = toDraft(settings);
+    expect([draft.browserDashboard, draft.allowedHosts]).toEqual([false, '']);
+    expect(draftToPatch(settings, draft)).toEqual({});
+    const set = { ...settings, browserDashboard: true, allowedHosts: ['layover.office.example', 'cache.lan'] };
+    expect(toDraft(set).allowedHosts).toBe('layover.office.example, cache.lan');
+    expect(draftToPatch(set, toDraft(set))).toEqual({});
+  });
+
+  it('sends the box when it changes, and host names split on commas, spaces and new lines, each once', () => {
+    const settings = emptyState().settings;
+    const draft = { ...toDraft(settings), browserDashboard: true, allowedHosts: ' layover.office.example, cache.lan\nbuild-box\n\ncache.lan,' };
+    expect(draftToPatch(settings, draft)).toEqual({ browserDashboard: true, allowedHosts: ['layover.office.example', 'cache.lan', 'build-box'] });
+    const emptied = { ...settings, allowedHosts: ['cache.lan'] };
+    expect(draftToPatch(emptied, { ...toDraft(emptied), allowedHosts: '  ' })).toEqual({ allowedHosts: [] });
+    expect(draftToPatch({ ...settings, browserDashboard: true }, { ...draft, browserDashboard: false, allowedHosts: '' })).toEqual({ browserDashboard: false });
+  });
+
+  it('refuses a URL or an address with a port, naming it', () => {
+    const draft = { ...toDraft(emptyState().settings), allowedHosts: 'cache.lan, http://layover.office.example, box:5050' };
+    expect(validateDraft(draft).allowedHosts).toBe('"http://layover.office.example", "box:5050": a host name only, such as layover.office.example (no http://, no port).');
+    expect(validateDraft({ ...draft, allowedHosts: 'cache.lan 10.0.0.7' }).allowedHosts).toBeUndefined();
+  });
+});

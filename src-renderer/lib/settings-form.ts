@@ -45,6 +45,10 @@ export interface SettingsDraft {
   tagFreshnessSeconds: string;
   quotaBytes: number;
   startAtLogin: boolean;
+  /** Desktop: run the admin HTTP listener (dashboard in a browser, the command line). */
+  browserDashboard: boolean;
+  /** Extra host names, as typed: one line, separated by commas (spaces and pasted new lines do too). */
+  allowedHosts: string;
 }
 
 let keyCounter = 0;
@@ -96,7 +100,14 @@ export function toDraft(settings: Settings, previous?: SettingsDraft): SettingsD
     tagFreshnessSeconds: String(settings.tagFreshnessSeconds),
     quotaBytes: settings.quotaBytes,
     startAtLogin: settings.startAtLogin,
+    browserDashboard: settings.browserDashboard === true,
+    allowedHosts: (settings.allowedHosts ?? []).join(', '),
   };
+}
+
+/** The names in the allowed-hosts field, in order, each once; separators are commas, spaces and new lines. */
+export function parseHostList(text: string): string[] {
+  return [...new Set(text.split(/[\s,]+/).filter(Boolean))];
 }
 
 export function endpointFromDraft(e: EndpointDraft): EndpointSettings {
@@ -148,6 +159,9 @@ export function draftToPatch(original: Settings, draft: SettingsDraft): Partial<
   if (freshness !== original.tagFreshnessSeconds) patch.tagFreshnessSeconds = freshness;
   if (draft.quotaBytes !== original.quotaBytes) patch.quotaBytes = draft.quotaBytes;
   if (draft.startAtLogin !== original.startAtLogin) patch.startAtLogin = draft.startAtLogin;
+  if (draft.browserDashboard !== (original.browserDashboard === true)) patch.browserDashboard = draft.browserDashboard;
+  const hosts = parseHostList(draft.allowedHosts);
+  if (hosts.join('\n') !== (original.allowedHosts ?? []).join('\n')) patch.allowedHosts = hosts;
   return patch;
 }
 
@@ -178,13 +192,24 @@ export function checkEndpointUrl(value: string): string | undefined {
   return undefined;
 }
 
-/** Errors keyed by field: "listen", "registry.<key>.name", "endpoint.<key>.url", "window.<key>.start". */
+/** As the settings schema has it: a bare name, no scheme, port or path. */
+const HOST_NAME = /^[A-Za-z0-9.-]+$/;
+
+function checkHostList(text: string): string | undefined {
+  const wrong = parseHostList(text).filter((host) => !HOST_NAME.test(host));
+  if (wrong.length === 0) return undefined;
+  return `${wrong.map((host) => JSON.stringify(host)).join(', ')}: a host name only, such as layover.office.example (no http://, no port).`;
+}
+
+/** Errors keyed by field: "listen", "allowedHosts", "registry.<key>.name", "endpoint.<key>.url", "window.<key>.start". */
 export function validateDraft(draft: SettingsDraft): DraftErrors {
   const errors: DraftErrors = {};
   const listen = checkAddress(draft.listen);
   if (listen) errors.listen = listen;
   const admin = checkAddress(draft.admin);
   if (admin) errors.admin = admin;
+  const hosts = checkHostList(draft.allowedHosts);
+  if (hosts) errors.allowedHosts = hosts;
   const freshness = Number(draft.tagFreshnessSeconds);
   if (draft.tagFreshnessSeconds.trim() === '' || !Number.isInteger(freshness) || freshness < 0) errors.tagFreshnessSeconds = 'Whole seconds, 0 or more.';
   const names = new Set<string>();

@@ -1,7 +1,7 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
-import { NOW, renderApp, sampleState } from '../test/render.js';
+import { createFakeApi, NOW, renderApp, sampleState } from '../test/render.js';
 
 const registryEditor = (name: string): HTMLElement => screen.getAllByTestId('registry-editor').find((e) => e.dataset.registry === name)!;
 
@@ -168,6 +168,59 @@ describe('Settings', () => {
     act(() => fake.emit({ type: 'settings', settings: { ...fake.state.settings, listen: '0.0.0.0:6000' } }));
     expect(listen.value).toBe('0.0.0.0:5050');
     expect(screen.getByText(/changed elsewhere/)).toBeTruthy();
+  });
+
+  it('desktop: turns on the dashboard in a browser and the command line, saying the window never needs it', async () => {
+    const user = userEvent.setup();
+    const fake = createFakeApi(sampleState(NOW));
+    window.layover = fake; // the preload bridge: this is the desktop app's window
+    try {
+      renderApp({ page: 'settings', fake });
+      const toggle = (await screen.findByLabelText('Dashboard in a browser and the command line')) as HTMLInputElement;
+      expect(toggle.checked).toBe(false);
+      const hint = document.getElementById(toggle.getAttribute('aria-describedby')!)!;
+      expect(hint.textContent).toMatch(/This window never needs it/);
+      expect(screen.getByText(/Used only while "Dashboard in a browser and the command line" is on/)).toBeTruthy();
+      await user.click(toggle);
+      await user.click(screen.getByTestId('settings-save'));
+      await screen.findByTestId('settings-saved');
+      expect(fake.calls.filter((c) => c.method === 'updateSettings').map((c) => c.arg)).toEqual([{ browserDashboard: true }]);
+      expect(toggle.checked).toBe(true);
+    } finally {
+      delete window.layover;
+    }
+  });
+
+  it('in a browser there is no such switch: the page is already using the listener', async () => {
+    renderApp({ page: 'settings' });
+    await screen.findByLabelText('Mirror listen address');
+    expect(screen.queryByLabelText('Dashboard in a browser and the command line')).toBeNull();
+    expect(screen.getByLabelText('Start Layover at login')).toBeTruthy();
+  });
+
+  it('allowed host names: comma separated, explained, checked, and saved as a list', async () => {
+    const user = userEvent.setup();
+    const state = sampleState(NOW);
+    state.settings = { ...state.settings, allowedHosts: ['layover.office.example'] };
+    const { fake } = renderApp({ page: 'settings', state });
+    const hosts = (await screen.findByLabelText('Allowed host names')) as HTMLInputElement;
+    expect(hosts.value).toBe('layover.office.example');
+    const hint = document.getElementById(hosts.getAttribute('aria-describedby')!)!;
+    expect(hint.textContent).toMatch(/names an office box is reached by/);
+    expect(hint.textContent).toMatch(/IP addresses, localhost and host\.docker\.internal always work/);
+
+    await user.type(hosts, ', http://cache.lan:5050');
+    await user.click(screen.getByTestId('settings-save'));
+    expect(hosts.getAttribute('aria-invalid')).toBe('true');
+    expect(screen.getByText(/"http:\/\/cache\.lan:5050": a host name only/)).toBeTruthy();
+    expect(fake.calls.some((c) => c.method === 'updateSettings')).toBe(false);
+
+    await user.clear(hosts);
+    await user.type(hosts, 'layover.office.example, cache.lan,build-box');
+    await user.click(screen.getByTestId('settings-save'));
+    await screen.findByTestId('settings-saved');
+    expect(fake.calls.find((c) => c.method === 'updateSettings')!.arg).toEqual({ allowedHosts: ['layover.office.example', 'cache.lan', 'build-box'] });
+    expect(hosts.value).toBe('layover.office.example, cache.lan, build-box');
   });
 
   it('re-runs first run', async () => {

@@ -27,8 +27,17 @@ export function SettingsPage() {
   );
 }
 
+/**
+ * The desktop app's window: the preload bridge is there (the rule
+ * app/transport.ts chooses by). Desktop-only settings show only there.
+ */
+function inDesktopApp(): boolean {
+  return typeof window !== 'undefined' && window.layover !== undefined;
+}
+
 function SettingsForm({ settings }: { settings: Settings }) {
   const api = useApi();
+  const desktop = inDesktopApp();
   const { setSettings } = useLive();
   const [base, setBase] = useState(settings);
   const [draft, setDraft] = useState(() => toDraft(settings));
@@ -131,7 +140,18 @@ function SettingsForm({ settings }: { settings: Settings }) {
             value={draft.admin}
             onChange={(admin) => update((d) => ({ ...d, admin }))}
             error={errors.admin}
-            hint="Off loopback, the dashboard asks for a token."
+            hint={desktop
+              ? 'Used only while "Dashboard in a browser and the command line" is on (below).'
+              : 'Where this dashboard and the layover command line reach Layover. A browser logs in with a one-time link from `layover dashboard`.'}
+          />
+          <TextField
+            label="Allowed host names"
+            value={draft.allowedHosts}
+            onChange={(allowedHosts) => update((d) => ({ ...d, allowedHosts }))}
+            error={errors.allowedHosts}
+            placeholder="layover.office.example, cache.lan"
+            hint="The names an office box is reached by, separated by commas. IP addresses, localhost and host.docker.internal always work; any other name is refused, so that a web page cannot reach Layover by pointing a name of its own at it."
+            testId="settings-allowed-hosts"
           />
           <ByteSizeInput
             label="Cache quota"
@@ -161,6 +181,26 @@ function SettingsForm({ settings }: { settings: Settings }) {
           <input id="settings-start-at-login" type="checkbox" checked={draft.startAtLogin} onChange={(e) => update((d) => ({ ...d, startAtLogin: e.target.checked }))} />
           <label htmlFor="settings-start-at-login">Start Layover at login</label>
         </div>
+        {desktop ? (
+          <div className="field">
+            <div className="field-check">
+              <input
+                id="settings-browser-dashboard"
+                type="checkbox"
+                checked={draft.browserDashboard}
+                aria-describedby="settings-browser-dashboard-hint"
+                onChange={(e) => update((d) => ({ ...d, browserDashboard: e.target.checked }))}
+              />
+              <label htmlFor="settings-browser-dashboard">Dashboard in a browser and the command line</label>
+            </div>
+            <p className="hint" id="settings-browser-dashboard-hint">
+              Starts Layover&apos;s admin listener on the dashboard and API address, so that this dashboard also opens in a web browser
+              (the tray&apos;s &quot;Open dashboard in browser&quot;, which logs the browser in once) and the <code>layover</code> command
+              line can drive this app. This window never needs it: it talks to Layover directly. Off, nothing but the mirror listens.
+              Saving a change restarts the mirror for a moment.
+            </p>
+          </div>
+        ) : null}
         <div className="setup-again">
           <button type="button" className="button" onClick={() => navigate('first-run')}>
             Run first-run setup again
