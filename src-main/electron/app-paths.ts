@@ -3,9 +3,10 @@
  * packaged (app.asar plus resources/). Pure.
  *
  * The compiled main process is dist/main/electron/main.js, so the app's root
- * (the repository, or app.asar) is three folders up from it.
+ * (the repository, or app.asar) is three folders up from it. The shell's test
+ * loads main.ts from source (src-main/electron/main.ts): two folders up.
  */
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 export interface AppPaths {
@@ -23,7 +24,8 @@ export interface AppPaths {
 }
 
 export function appPaths(input: { mainDir: string; isPackaged: boolean; resourcesPath: string }): AppPaths {
-  const appRoot = resolve(input.mainDir, '..', '..', '..');
+  const fromSource = basename(input.mainDir) === 'electron' && basename(dirname(input.mainDir)) === 'src-main';
+  const appRoot = fromSource ? resolve(input.mainDir, '..', '..') : resolve(input.mainDir, '..', '..', '..');
   const dashboardIndex = join(appRoot, 'dist', 'renderer', 'index.html');
   return {
     appRoot,
