@@ -24,6 +24,10 @@
  *   direction the same way.
  * - Times come from the transmitter's schedule, not from when a timer happened
  *   to fire, so timer lateness never lowers the throughput.
+ * - What it charges is counted, not only felt: `stats()` counts bytes and
+ *   handshakes, and `onEvent` reports every scheduled send (bytes, start, end,
+ *   arrival) and delivery on the schedule's own clock, so tests check the model
+ *   by what it did rather than by how long a stopwatch ran.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -151,6 +155,19 @@ const QUANTUM_MS = 2;
 const MIN_QUANTUM_BYTES = 16 * 1024;
 const MAX_QUANTUM_BYTES = 256 * 1024;
 
+/**
+ * The most bytes one direction of one connection holds: its send queue, plus
+ * the chunk read from the source that filled it, and its wire, plus the one
+ * send that may start while the wire is just short of full (a quantum, or a
+ * whole chunk when the rate is unlimited). `chunk` is the largest read from a
+ * socket (Node reads at most 64 KiB at a time).
+ */
+export function heldBytesLimit(link: Link, direction: Direction, chunk = 64 * 1024): number {
+  const rate = direction === 'down' ? link.down : link.up;
+  const oneSend = rate === 0 ? chunk : quantum(rate);
+  return sendQueueLimit(rate) + chunk + wireLimit(rate, link.latencyMs) + oneSend;
+}
+
 function sendQueueLimit(rate: number): number {
   return Math.max(MIN_SEND_QUEUE_BYTES, (rate * SEND_QUEUE_MS) / 1000);
 }
@@ -221,14 +238,14 @@ class Transmitter {
   private sendOne(): void {
     const pipe = this.ready.shift()!;
     const rate = this.rate();
-    const sent = pipe.takeForSending(quantum(rate));
-    if (!sent) return; // it is woken again when it can send
+    const taken = pipe.takeForSending(quantum(rate));
+    if (!taken) return; // it is woken again when it can send
     // Back-to-back sending starts where the last bytes ended, not when this timer ran.
-    const start = Math.max(this.busyUntil, sent.since);
-    const end = rate === 0 ? start : start + (sent.bytes.length * 1000) / rate;
+    const start = Math.max(this.busyUntil, taken.readyAt);
+    const end = rate === 0 ? start : start + (taken.bytes.length * 1000) / rate;
     this.busyUntil = end;
     if (pipe.canSend() && !this.ready.includes(pipe)) this.ready.push(pipe);
-    pipe.onTheWire(sent.bytes, end);
+    pipe.onTheWire(taken, { start, end, rate });
   }
 }
 
@@ -245,7 +262,20 @@ interface InFlight {
   arrivesAt: number;
 }
 
+/** Bytes the transmitter took from a send queue, and why they could not go earlier. */
+interface Taken {
+  bytes: Buffer;
+  /** When they entered the send queue. */
+  queuedAt: number;
+  /** When they could go at the earliest: queued, the pipe had room, and the handshake was over. */
+  readyAt: number;
+  /** How long the handshake round trip held them after they were queued (0 once a connection is open). */
+  handshakeWaitMs: number;
+}
+
 interface PipeOptions {
+  connection: number;
+  direction: Direction;
   source: Socket;
   destination: Socket;
   transmitter: Transmitter;
@@ -254,6 +284,7 @@ interface PipeOptions {
   /** The first byte may not leave before this time (the handshake round trip). */
   notBefore: number;
   count: (bytes: number) => void;
+  emit: ((event: LinkEvent) => void) | undefined;
 }
 
 class Pipe {
@@ -285,7 +316,7 @@ class Pipe {
   }
 
   /** Called by the transmitter: up to `limit` bytes from the head of the send queue, and since when they could go. */
-  takeForSending(limit: number): { bytes: Buffer; since: number } | undefined {
+  takeForSending(limit: number): Taken | undefined {
     const head = this.sendQueue[0];
     if (!head || !this.canSend()) return undefined;
     let bytes = head.bytes;
@@ -297,14 +328,37 @@ class Pipe {
     }
     this.sendQueueBytes -= bytes.length;
     this.resumeSourceIfRoom();
-    return { bytes, since: Math.max(head.queuedAt, this.readySince, this.options.notBefore) };
+    const { notBefore } = this.options;
+    return {
+      bytes,
+      queuedAt: head.queuedAt,
+      readyAt: Math.max(head.queuedAt, this.readySince, notBefore),
+      // The pipe is only handed to the transmitter once the handshake is over: measured from queuing, not from readySince.
+      handshakeWaitMs: Math.max(0, notBefore - head.queuedAt),
+    };
   }
 
   /** Called by the transmitter: these bytes have left and arrive after the latency. */
-  onTheWire(bytes: Buffer, sentAt: number): void {
-    this.wire.push({ bytes, arrivesAt: sentAt + this.options.link().latencyMs });
-    this.wireBytes += bytes.length;
+  onTheWire(taken: Taken, sent: { start: number; end: number; rate: number }): void {
+    const arrivesAt = sent.end + this.options.link().latencyMs;
+    this.wire.push({ bytes: taken.bytes, arrivesAt });
+    this.wireBytes += taken.bytes.length;
+    const { emit, connection, direction } = this.options;
+    emit?.({
+      type: 'send', connection, direction, bytes: taken.bytes.length, queuedAt: taken.queuedAt, readyAt: taken.readyAt,
+      handshakeWaitMs: taken.handshakeWaitMs, start: sent.start, end: sent.end, arrivesAt, rate: sent.rate,
+    });
     this.deliver();
+  }
+
+  /** Bytes this pipe holds now: its send queue and its wire. */
+  get heldBytes(): number {
+    return this.sendQueueBytes + this.wireBytes;
+  }
+
+  /** True while the source is paused because the send queue is full (backpressure reaching the sender). */
+  get holdingSource(): boolean {
+    return !this.closed && !this.sourceEnded && this.options.source.isPaused();
   }
 
   /** Stops everything this pipe scheduled and drops what it held. */
@@ -314,7 +368,9 @@ class Pipe {
     clearTimeout(this.handshakeTimer);
     this.options.transmitter.forget(this);
     this.sendQueue.length = 0;
+    this.sendQueueBytes = 0;
     this.wire.length = 0;
+    this.wireBytes = 0;
   }
 
   private accept(chunk: Buffer): void {
@@ -351,9 +407,11 @@ class Pipe {
     const { destination } = this.options;
     const now = performance.now();
     while (this.wire.length > 0 && this.wire[0]!.arrivesAt <= now && !destination.writableNeedDrain) {
-      const { bytes } = this.wire.shift()!;
+      const { bytes, arrivesAt } = this.wire.shift()!;
       this.wireBytes -= bytes.length;
       this.options.count(bytes.length);
+      const { emit, connection, direction } = this.options;
+      emit?.({ type: 'deliver', connection, direction, bytes: bytes.length, arrivesAt, at: now });
       destination.write(bytes);
     }
     if (this.wire.length > 0 && !destination.writableNeedDrain) {
@@ -366,6 +424,25 @@ class Pipe {
 
 // ---------------------------------------------------------------- the proxy
 
+/** down: from the far side (the registry) to the office; up: the other way. */
+export type Direction = 'down' | 'up';
+
+/**
+ * What the shaper did, on its schedule's clock (performance.now() milliseconds).
+ * Connections are numbered 1, 2, … in the order they were accepted.
+ */
+export type LinkEvent =
+  /** A connection was accepted; its first bytes up may not leave before `handshakeUntil` (= `at` without a handshake). */
+  | { type: 'connect'; connection: number; at: number; handshakeUntil: number }
+  /**
+   * The transmitter put bytes on the line: they were queued at `queuedAt`, could go at `readyAt`
+   * (`handshakeWaitMs` of that wait was the handshake), occupied the line from `start` to `end` at
+   * `rate` bytes/s (0: unlimited), and arrive at `arrivesAt` = end + latency.
+   */
+  | { type: 'send'; connection: number; direction: Direction; bytes: number; queuedAt: number; readyAt: number; handshakeWaitMs: number; start: number; end: number; arrivesAt: number; rate: number }
+  /** Bytes that arrived were written to the far socket at `at` (never before `arrivesAt`; later when timers ran late). */
+  | { type: 'deliver'; connection: number; direction: Direction; bytes: number; arrivesAt: number; at: number };
+
 export interface LinkShaperOptions {
   /** Where the far side is (the upstream registry). */
   target: { host: string; port: number };
@@ -373,6 +450,8 @@ export interface LinkShaperOptions {
   link: LinkSpec | Link | string;
   /** Default 127.0.0.1 and a free port. */
   listen?: { host?: string; port?: number };
+  /** Called for every connection, send and delivery (for tests and tools; costs nothing when absent). */
+  onEvent?: (event: LinkEvent) => void;
 }
 
 export interface LinkStats {
@@ -382,7 +461,13 @@ export interface LinkStats {
   bytesUp: number;
   /** Connections accepted since start (or the last resetStats). */
   connections: number;
+  /** Of those, the ones charged a handshake round trip before their first byte. */
+  handshakes: number;
   openConnections: number;
+  /** Bytes the shaper holds right now, in send queues and on wires (bounded: see heldBytesLimit). */
+  heldBytes: number;
+  /** Directions whose sender is held back right now because their send queue is full. */
+  heldSenders: number;
 }
 
 interface Connection {
@@ -399,7 +484,9 @@ interface Connection {
 export class LinkShaper {
   private currentLink: Link;
   private readonly connections = new Set<Connection>();
-  private readonly counters = { bytesDown: 0, bytesUp: 0, connections: 0 };
+  private readonly counters = { bytesDown: 0, bytesUp: 0, connections: 0, handshakes: 0 };
+  /** Numbers connections for events; never reset, so numbers stay unique. */
+  private accepted = 0;
   private readonly down: Transmitter;
   private readonly up: Transmitter;
   private stopping: Promise<void> | undefined;
@@ -455,13 +542,20 @@ export class LinkShaper {
   }
 
   stats(): LinkStats {
-    return { ...this.counters, openConnections: this.connections.size };
+    const pipes = [...this.connections].flatMap((connection) => connection.pipes);
+    return {
+      ...this.counters,
+      openConnections: this.connections.size,
+      heldBytes: pipes.reduce((sum, pipe) => sum + pipe.heldBytes, 0),
+      heldSenders: pipes.filter((pipe) => pipe.holdingSource).length,
+    };
   }
 
   resetStats(): void {
     this.counters.bytesDown = 0;
     this.counters.bytesUp = 0;
     this.counters.connections = 0;
+    this.counters.handshakes = 0;
   }
 
   /** Closes the listener, cuts every connection, and clears every timer. */
@@ -482,16 +576,22 @@ export class LinkShaper {
       return;
     }
     this.counters.connections += 1;
+    const id = ++this.accepted;
     const server = connect({ host: this.options.target.host, port: this.options.target.port, allowHalfOpen: true });
     const link = () => this.currentLink;
     // The client's first bytes wait for the SYN and SYN-ACK to cross the link; the server only answers after that.
-    const handshakeDone = performance.now() + (this.currentLink.handshake ? 2 * this.currentLink.latencyMs : 0);
+    const acceptedAt = performance.now();
+    if (this.currentLink.handshake) this.counters.handshakes += 1;
+    const handshakeDone = acceptedAt + (this.currentLink.handshake ? 2 * this.currentLink.latencyMs : 0);
+    const emit = this.options.onEvent;
+    emit?.({ type: 'connect', connection: id, at: acceptedAt, handshakeUntil: handshakeDone });
+    const common = { connection: id, link, emit };
     const connection: Connection = {
       client,
       server,
       pipes: [
-        new Pipe({ source: client, destination: server, transmitter: this.up, link, rate: () => this.currentLink.up, notBefore: handshakeDone, count: (n) => (this.counters.bytesUp += n) }),
-        new Pipe({ source: server, destination: client, transmitter: this.down, link, rate: () => this.currentLink.down, notBefore: 0, count: (n) => (this.counters.bytesDown += n) }),
+        new Pipe({ ...common, direction: 'up', source: client, destination: server, transmitter: this.up, rate: () => this.currentLink.up, notBefore: handshakeDone, count: (n) => (this.counters.bytesUp += n) }),
+        new Pipe({ ...common, direction: 'down', source: server, destination: client, transmitter: this.down, rate: () => this.currentLink.down, notBefore: 0, count: (n) => (this.counters.bytesDown += n) }),
       ],
     };
     this.connections.add(connection);
