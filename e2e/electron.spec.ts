@@ -4,22 +4,28 @@
  *   node --import tsx --test e2e/electron.spec.ts
  *
  * It runs the built app (dist/main/electron/main.js, dist/electron/preload.cjs,
- * dist/renderer/) with a profile, ports and $HOME of its own, and checks what
- * the unit tests cannot: the core starts on launch and serves /v2; the window
- * has no Node, exactly LayoverApi as window.layover, a CSP that holds, no way
- * to navigate or open windows or reach the network; live events arrive over
- * IPC; settings land in electron-store without the password; closing hides to
- * the tray; a second launch shows the first; Quit stops the mirror and
- * removes instance.json.
+ * dist/renderer/) with a profile, a per-user data folder, ports and $HOME of
+ * its own, and checks what the unit tests cannot: the core starts on launch
+ * and serves /v2 from the per-user data folder (the one `layover` on the
+ * command line looks in), not the Electron profile; the window has no Node,
+ * exactly LayoverApi as window.layover, a CSP that holds, no way to navigate
+ * or open windows or reach the network; live events arrive over IPC; settings
+ * land in electron-store without the password; the admin HTTP listener runs
+ * only while the setting browserDashboard is on; closing hides to the tray; a
+ * second launch shows the first; Quit stops the mirror and removes
+ * instance.json.
  *
- * Where no Electron binary exists (it cannot be downloaded on the machines
- * this project is built on) the test is skipped, and says why.
+ * It needs an Electron binary: node_modules/electron/dist (electron's install
+ * script) or ELECTRON_OVERRIDE_DIST_PATH (a folder holding an Electron 45
+ * build). On Linux without DISPLAY it starts Xvfb itself when `Xvfb` is on the
+ * PATH (Debian's xvfb). Where either is missing the test is skipped and prints
+ * exactly why; it never passes without running.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +57,7 @@ test('the desktop app: core on launch, a locked-down dashboard over IPC, hide to
   const profile = join(work, 'profile');
   const home = join(work, 'home');
   const configHome = join(work, 'config');
+  const { env: dataEnv, dataDir } = perUserDataFolder(work, home);
   await Promise.all([mkdir(profile), mkdir(home), mkdir(configHome)]);
   const [listen, admin, nobody] = [await freePort(), await freePort(), await freePort()];
   // electron-store's document as the shell reads it; the upstream is a loopback port nobody listens on.
@@ -69,6 +76,7 @@ test('the desktop app: core on launch, a locked-down dashboard over IPC, hide to
     LAYOVER_USER_DATA_DIR: profile,
     HOME: home,
     XDG_CONFIG_HOME: configHome,
+    ...dataEnv,
     ELECTRON_ENABLE_LOGGING: '1',
   };
   delete env.ELECTRON_RUN_AS_NODE;
@@ -104,7 +112,11 @@ test('the desktop app: core on launch, a locked-down dashboard over IPC, hide to
     const status = await page.evaluate(() => window.layover!.getStatus()) as Status;
     assert.equal(status.state, 'ready');
     assert.equal(status.mirrorAddress, `127.0.0.1:${listen}`);
-    assert.equal(status.dataDir, join(profile, 'data'));
+    // The per-user data folder, where the CLI finds the tray's mirror; the profile holds only electron-store's settings.
+    assert.equal(status.dataDir, dataDir);
+    assert.ok(existsSync(join(dataDir, 'instance.json')), 'announced for the CLI');
+    assert.equal(existsSync(join(profile, 'data')), false, 'nothing cached under the Electron profile');
+    if (process.platform !== 'win32') assert.equal((await stat(dataDir)).mode & 0o777, 0o700, 'the data folder is the owner\'s alone');
 
     // The CSP holds: an injected inline script does not run; the network is out of reach.
     const inline = await page.evaluate(() => {
@@ -121,8 +133,8 @@ test('the desktop app: core on launch, a locked-down dashboard over IPC, hide to
       } catch {
         return 'blocked';
       }
-    }, `http://127.0.0.1:${admin}/api/v1/call/getStatus`);
-    assert.equal(remote, 'blocked');
+    }, `http://127.0.0.1:${listen}/v2/`);
+    assert.equal(remote, 'blocked', 'not even the mirror, which is listening: the dashboard speaks IPC only');
 
     // No new windows, no navigation away.
     assert.equal(await page.evaluate(() => window.open('https://example.com/') === null), true);
@@ -142,7 +154,8 @@ test('the desktop app: core on launch, a locked-down dashboard over IPC, hide to
         }
       });
     }));
-    await page.waitForTimeout(200);
+    // Answered after the subscription, which waited for the same core, is connected.
+    await page.evaluate(() => window.layover!.getStatus());
     await fetch(`http://127.0.0.1:${listen}/v2/library/alpine/manifests/latest`).then((response) => response.arrayBuffer());
     const request = await Promise.race([event, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no request event within 10 s')), 10_000))]);
     assert.equal(request.type, 'request');
@@ -161,6 +174,16 @@ test('the desktop app: core on launch, a locked-down dashboard over IPC, hide to
     }, `http://127.0.0.1:${nobody}`);
     assert.match(refusal, /will not store the password.*basic_text/s);
     assert.doesNotMatch(await readFile(join(profile, 'config.json'), 'utf8'), /pa55-e2e-secret/);
+
+    // The admin HTTP listener (browser dashboard, CLI) runs only while browserDashboard is on: the window never needs it.
+    assert.equal(await portClosed(admin), true, 'no admin listener by default');
+    await page.evaluate(() => window.layover!.updateSettings({ browserDashboard: true }));
+    await waitFor(async () => !(await portClosed(admin)), 'the admin listener to start');
+    const unauthenticated = await fetch(`http://127.0.0.1:${admin}/api/v1/call/getStatus`, { method: 'POST', body: 'null', headers: { 'content-type': 'application/json' } });
+    assert.equal(unauthenticated.status, 401, 'it asks for a credential');
+    assert.equal((await page.evaluate(() => window.layover!.getStatus())).state, 'ready', 'the window follows the restarted core');
+    await page.evaluate(() => window.layover!.updateSettings({ browserDashboard: false }));
+    await waitFor(() => portClosed(admin), 'the admin listener to stop');
 
     // Start at login on Linux: an XDG autostart entry in this test's own config home.
     if (process.platform === 'linux') {
@@ -187,7 +210,7 @@ test('the desktop app: core on launch, a locked-down dashboard over IPC, hide to
     await waitFor(async () => app!.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows()[0]!.isVisible()), 'the first instance to show its window');
 
     // Quit stops the mirror, flushes, removes instance.json, and exits 0.
-    assert.ok(existsSync(join(profile, 'data', 'instance.json')));
+    assert.ok(existsSync(join(dataDir, 'instance.json')));
     const exited = new Promise<number | null>((resolve) => app!.process().once('exit', (code) => resolve(code)));
     await app.evaluate(({ app: electronApp }) => {
       setTimeout(() => electronApp.quit(), 0);
@@ -195,13 +218,28 @@ test('the desktop app: core on launch, a locked-down dashboard over IPC, hide to
     assert.equal(await exited, 0);
     app = undefined;
     assert.equal(await portClosed(listen), true, 'the mirror no longer listens');
-    assert.equal(existsSync(join(profile, 'data', 'instance.json')), false);
+    assert.equal(existsSync(join(dataDir, 'instance.json')), false);
   } finally {
     await app?.close().catch(() => {});
     (display.value as Display).stop();
     await rm(work, { recursive: true, force: true });
   }
 });
+
+/**
+ * The per-user data folder the app will use (app/instance.ts defaultDataDir,
+ * env-paths 'layover'), moved into the test's own folder through the
+ * variables env-paths reads, so no run touches the real user's cache.
+ */
+function perUserDataFolder(work: string, home: string): { env: Record<string, string>; dataDir: string } {
+  if (process.platform === 'darwin') return { env: {}, dataDir: join(home, 'Library', 'Application Support', 'layover') };
+  if (process.platform === 'win32') {
+    const local = join(work, 'local-app-data');
+    return { env: { LOCALAPPDATA: local }, dataDir: join(local, 'layover', 'Data') };
+  }
+  const dataHome = join(work, 'data-home');
+  return { env: { XDG_DATA_HOME: dataHome }, dataDir: join(dataHome, 'layover') };
+}
 
 async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
