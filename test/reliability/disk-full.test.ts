@@ -10,28 +10,41 @@ import { startFaultUpstream } from '../support/fault-upstream.js';
 import { get, sha256, testBytes } from '../support/http.js';
 import { startLayover } from '../support/layover.js';
 import { makeTempDir, removeTempDir, runChecked, runCommand } from '../support/process.js';
+import { recordResults } from './results.js';
+
+const FILESYSTEM_MIB = 12;
+const BLOB_MIB = 16;
 
 test('disk full mid-ingest: the client sees an error, nothing partial remains, cached blobs still serve', async () => {
   const work = await makeTempDir('disk-full');
   const small = join(work, 'small-fs');
   await mkdir(small);
-  await runChecked('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', small]);
+  await runChecked('mount', ['-t', 'tmpfs', '-o', `size=${FILESYSTEM_MIB}m`, 'tmpfs', small]);
   const upstream = await startFaultUpstream();
   const cachedBytes = testBytes(2 * 1024 * 1024, 61);
   const cached = upstream.addBlob(cachedBytes);
-  const tooBig = upstream.addBlob(testBytes(16 * 1024 * 1024, 62));
+  const tooBig = upstream.addBlob(testBytes(BLOB_MIB * 1024 * 1024, 62));
   const layover = await startLayover({ upstream: upstream.url, dataDir: join(small, 'data') });
+  const figures = { filesystemMiB: FILESYSTEM_MIB, blobMiB: BLOB_MIB, clientBytesBeforeError: 0, clientSawError: false, partialFilesLeft: -1, reasonReported: false, cachedStillServed: false };
   try {
-    assert.equal(sha256((await get(`${layover.url}/v2/library/a/blobs/${cached}`)).body), cached);
-    const full = await get(`${layover.url}/v2/library/a/blobs/${tooBig}`);
-    assert.ok(full.bodyError || full.status >= 500, 'the client sees the failure');
-    assert.notEqual(sha256(full.body), tooBig);
-    assert.deepEqual(await readdir(join(small, 'data', 'ingest')), [], 'no partial blob left');
-    assert.equal(await layover.instance.core.store.sizeOf(tooBig), undefined);
-    const events = layover.instance.core.telemetry.recentEvents();
-    assert.ok(events.some((event) => /ENOSPC|no space/i.test(event.message)), 'the reason is reported in words');
-    const again = await get(`${layover.url}/v2/library/a/blobs/${cached}`);
-    assert.equal(sha256(again.body), cached, 'cached content is still served');
+    await recordResults('diskFull', () => figures, async () => {
+      assert.equal(sha256((await get(`${layover.url}/v2/library/a/blobs/${cached}`)).body), cached);
+      const full = await get(`${layover.url}/v2/library/a/blobs/${tooBig}`);
+      figures.clientBytesBeforeError = full.body.length;
+      figures.clientSawError = Boolean(full.bodyError) || full.status >= 500;
+      assert.ok(figures.clientSawError, 'the client sees the failure');
+      assert.notEqual(sha256(full.body), tooBig);
+      // The ingest file is removed before the transfer's readers are told it failed, so it is gone by the time the client sees the error.
+      figures.partialFilesLeft = (await readdir(join(small, 'data', 'ingest'))).length;
+      assert.equal(figures.partialFilesLeft, 0, 'no partial blob left');
+      assert.equal(await layover.instance.core.store.sizeOf(tooBig), undefined);
+      const events = layover.instance.core.telemetry.recentEvents();
+      figures.reasonReported = events.some((event) => /ENOSPC|no space/i.test(event.message));
+      assert.ok(figures.reasonReported, 'the reason is reported in words');
+      const again = await get(`${layover.url}/v2/library/a/blobs/${cached}`);
+      figures.cachedStillServed = sha256(again.body) === cached;
+      assert.ok(figures.cachedStillServed, 'cached content is still served');
+    });
   } finally {
     // Each step runs whatever the one before did: a server left open would keep the test process alive.
     await layover.stop().catch(() => undefined);

@@ -2,7 +2,10 @@
  * A small registry on loopback that can misbehave on purpose: for the faults
  * the real docker-registry cannot be made to show (a connection cut mid-body,
  * a wrong byte, a trickle, a redirect to another host, a 500 or a 429), and
- * for the Bearer token flow (the project's own tiny token server).
+ * for the Bearer token flow (the project's own tiny token server). Blobs
+ * honour a single `Range: bytes=N-[M]` as a registry does (prefetch resumes
+ * with it), and every request is recorded with its Range and the body bytes
+ * sent, so a test can count what crossed the wire.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -25,6 +28,10 @@ export interface RecordedRequest {
   method: string;
   path: string;
   authorization?: string;
+  /** The Range header the client sent, verbatim. */
+  range?: string;
+  /** Body bytes this server handed to the socket for this request (kept current while it sends). */
+  bytesSent: number;
 }
 
 export interface FaultUpstreamOptions {
@@ -84,7 +91,12 @@ export async function startFaultUpstream(options: FaultUpstreamOptions = {}): Pr
   const handler = (req: IncomingMessage, res: ServerResponse): unknown => {
     const { pathname, searchParams } = new URL(req.url ?? '/', 'http://x');
     if (pathname === '/token') return issueToken(req, res, searchParams);
-    requests.push({ method: req.method ?? 'GET', path: pathname, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+    const record: RecordedRequest = {
+      method: req.method ?? 'GET', path: pathname, bytesSent: 0,
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      ...(req.headers.range ? { range: req.headers.range } : {}),
+    };
+    requests.push(record);
     if (!authorized(req, pathname)) {
       const scope = /^\/v2\/(.+)\/(manifests|blobs|tags)\//.exec(pathname)?.[1];
       res.writeHead(401, {
@@ -101,7 +113,7 @@ export async function startFaultUpstream(options: FaultUpstreamOptions = {}): Pr
     const manifestMatch = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(pathname);
     if (manifestMatch) return serveManifest(req, res, manifestMatch[1]!, manifestMatch[2]!, fault);
     const blobMatch = /^\/v2\/(.+)\/blobs\/([^/]+)$/.exec(pathname);
-    if (blobMatch) return serveBlob(req, res, blobMatch[2]!, fault);
+    if (blobMatch) return serveBlob(req, countingBody(res, record), blobMatch[2]!, fault);
     res.writeHead(404).end();
   };
   const server: Server = options.tls ? (createHttpsServer(options.tls, handler) as unknown as Server) : createServer(handler);
@@ -129,23 +141,30 @@ export async function startFaultUpstream(options: FaultUpstreamOptions = {}): Pr
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  function serveBlob(req: IncomingMessage, res: ServerResponse, digest: string, fault: Fault | undefined): void {
+  function serveBlob(req: IncomingMessage, body: CountingBody, digest: string, fault: Fault | undefined): void {
+    const { res } = body;
     const blob = blobs.get(digest);
     if (!blob) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.length, 'docker-content-digest': digest });
+    const range = requestedRange(req.headers.range, blob.length);
+    if (range === 'unsatisfiable') return void res.writeHead(416, { 'content-range': `bytes */${blob.length}` }).end();
+    const bytes = range ? blob.subarray(range.start, range.end + 1) : blob;
+    res.writeHead(range ? 206 : 200, {
+      'content-type': 'application/octet-stream', 'content-length': bytes.length, 'docker-content-digest': digest,
+      ...(range ? { 'content-range': `bytes ${range.start}-${range.end}/${blob.length}` } : {}),
+    });
     if (req.method === 'HEAD') return void res.end();
     if (fault?.kind === 'stall') {
-      res.write(blob.subarray(0, fault.afterBytes));
+      body.write(bytes.subarray(0, fault.afterBytes));
       hanging.add(res);
     } else if (fault?.kind === 'cut') {
-      res.write(blob.subarray(0, fault.afterBytes));
+      body.write(bytes.subarray(0, fault.afterBytes));
       setTimeout(() => res.destroy(), 50);
     } else if (fault?.kind === 'wrong-byte') {
-      res.end(flipByte(blob, fault.at));
+      body.end(flipByte(bytes, fault.at));
     } else if (fault?.kind === 'trickle') {
-      trickle(res, blob, fault.bytesPerSecond);
+      trickle(body, bytes, fault.bytesPerSecond);
     } else {
-      res.end(blob);
+      body.end(bytes);
     }
   }
 
@@ -189,17 +208,48 @@ export async function startFaultUpstream(options: FaultUpstreamOptions = {}): Pr
   };
 }
 
-function trickle(res: ServerResponse, blob: Buffer, bytesPerSecond: number): void {
+/** A response whose body bytes are counted into the request's record as they are sent. */
+interface CountingBody {
+  res: ServerResponse;
+  write(bytes: Buffer): void;
+  end(bytes?: Buffer): void;
+}
+
+function countingBody(res: ServerResponse, record: RecordedRequest): CountingBody {
+  return {
+    res,
+    write(bytes) {
+      record.bytesSent += bytes.length;
+      res.write(bytes);
+    },
+    end(bytes) {
+      record.bytesSent += bytes?.length ?? 0;
+      res.end(bytes);
+    },
+  };
+}
+
+/** One `bytes=N-` or `bytes=N-M` range, as registries honour it; anything else is ignored (the whole blob, 200). */
+function requestedRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+  const match = /^bytes=(\d+)-(\d*)$/.exec(header ?? '');
+  if (!match) return undefined;
+  const start = Number(match[1]);
+  const end = match[2] ? Math.min(Number(match[2]), size - 1) : size - 1;
+  if (start >= size || end < start) return 'unsatisfiable';
+  return { start, end };
+}
+
+function trickle(body: CountingBody, blob: Buffer, bytesPerSecond: number): void {
   const chunk = Math.max(1, Math.floor(bytesPerSecond / 10));
   let offset = 0;
   const timer = setInterval(() => {
-    if (res.destroyed) return clearInterval(timer);
+    if (body.res.destroyed) return clearInterval(timer);
     const next = blob.subarray(offset, offset + chunk);
     offset += next.length;
     if (offset >= blob.length) {
       clearInterval(timer);
-      res.end(next);
-    } else res.write(next);
+      body.end(next);
+    } else body.write(next);
   }, 100);
 }
 
