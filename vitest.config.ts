@@ -9,5 +9,8 @@ export default defineConfig({
     include: ['src-renderer/**/*.test.{ts,tsx}'],
     setupFiles: ['src-renderer/test/setup.ts'],
     restoreMocks: true,
+    // Interaction tests type and click through whole forms: on a 2-core machine with the other core busy
+    // one can take several seconds. What they assert is counted (calls, text), never time.
+    testTimeout: 30_000,
   },
 });
