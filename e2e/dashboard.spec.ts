@@ -1,6 +1,8 @@
 /**
  * The dashboard end to end in Debian's Chromium, against the real headless
- * core (`layover serve`'s admin listener) and Debian's docker-registry.
+ * core (`layover serve`'s admin listener), Debian's docker-registry and a
+ * real dockerd. The browser logs in as a person does, through a one-time
+ * link; every form is checked by what reached the core (or the engine).
  * Screenshots of each page go to LAYOVER_SCREENSHOT_DIR (default
  * e2e/output/screenshots); the README's come from here.
  */
@@ -8,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { writeSampleLayout } from '../src-main/demo/sample-images.js';
 import { startDockerd, type TestDockerd } from '../test/support/dockerd.js';
 import { startLayover, type LayoverUnderTest } from '../test/support/layover.js';
@@ -47,6 +49,7 @@ describe('the dashboard in a browser, against the real core', () => {
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
     problems = watchForProblems(page);
+    await logIn(page);
     await mkdir(SCREENSHOTS, { recursive: true });
   });
   after(async () => {
@@ -59,14 +62,61 @@ describe('the dashboard in a browser, against the real core', () => {
     if (work) await removeTempDir(work);
   });
 
+  /** What `layover dashboard` hands a person: a one-time link that sets the session cookie and lands on the dashboard. */
+  const logIn = async (browserPage: Page) => {
+    await browserPage.goto(loginLink());
+    await browserPage.getByTestId('sidebar-mirror-state').waitFor();
+  };
+  const loginLink = () => {
+    const link = layover.instance.dashboardLoginUrl();
+    assert.ok(link, 'the admin listener is on');
+    return link;
+  };
+  const withFreshBrowser = async (use: (context: BrowserContext) => Promise<void>) => {
+    const context = await browser.newContext();
+    try {
+      await use(context);
+    } finally {
+      await context.close();
+    }
+  };
   const open = async (route: string) => {
     await page.goto(`${layover.instance.adminUrl}/#/${route}`);
     await page.getByRole('heading', { level: 1 }).waitFor();
   };
+  const coreRules = async () => (await layover.instance.api.listRules()).map((status) => status.rule);
+  /** The registry mirrors the engine itself reports (Docker API /info), not what a file says. */
+  const engineMirrors = async () => (await dockerd.info()).RegistryConfig?.Mirrors ?? [];
   const screenshot = async (name: string) => {
     await page.waitForTimeout(600); // progress bars ease to their value over 0.4 s
     await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
   };
+
+  test('without the one-time login the dashboard asks to log in and shows nothing; a used link does not work twice', async () => {
+    const link = loginLink();
+    await withFreshBrowser(async (context) => {
+      const stranger = await context.newPage();
+      await stranger.goto(`${layover.instance.adminUrl}/#/overview`);
+      await stranger.getByTestId('logged-out').waitFor();
+      assert.equal(await stranger.getByRole('heading', { level: 1 }).innerText(), 'Log in to Layover');
+      assert.equal(await stranger.getByTestId('sidebar-mirror-state').count(), 0, 'no status');
+      assert.ok(!(await stranger.locator('body').innerText()).includes(layover.host), 'not even the mirror address');
+      await stranger.goto(link);
+      await stranger.getByTestId('sidebar-mirror-state').waitFor();
+      assert.equal(new URL(stranger.url()).pathname, '/', 'the link lands on the dashboard');
+      const [session] = (await context.cookies()).filter((cookie) => cookie.name.startsWith('layover_session_'));
+      assert.deepEqual({ httpOnly: session?.httpOnly, sameSite: session?.sameSite }, { httpOnly: true, sameSite: 'Strict' });
+    });
+    await withFreshBrowser(async (context) => {
+      const second = await context.newPage();
+      const refused = await second.goto(link);
+      assert.equal(refused?.status(), 401);
+      assert.match(await second.locator('body').innerText(), /already used or has expired/);
+      assert.deepEqual(await context.cookies(), [], 'no session for a used code');
+      await second.goto(`${layover.instance.adminUrl}/#/overview`);
+      await second.getByTestId('logged-out').waitFor();
+    });
+  });
 
   test('first run: a failing connection shows the exact error, a working one is saved', async () => {
     await open('first-run');
@@ -109,6 +159,66 @@ describe('the dashboard in a browser, against the real core', () => {
     }
   });
 
+  test('settings: a change saved in the form reaches the core and is there after a reload', async () => {
+    await open('settings');
+    await page.getByLabel('Cache quota unit').selectOption('GiB');
+    await page.getByTestId('settings-quota').fill('50');
+    await page.getByTestId('settings-save').click();
+    await page.getByTestId('settings-saved').waitFor();
+    assert.equal(layover.instance.core.settings.quotaBytes, 50 * 1024 * MiB);
+    await page.reload();
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    assert.equal(await page.getByTestId('settings-quota').inputValue(), '50');
+    assert.equal(await page.getByLabel('Cache quota unit').inputValue(), 'GiB');
+  });
+
+  test('settings: a value the core refuses comes back as its error in the form, and nothing changes', async () => {
+    await open('settings');
+    const before = structuredClone(layover.instance.core.settings);
+    await page.locator('[data-testid=registry-editor][data-registry="dtr.example.com"]').getByLabel('Registry name').fill('dtr example');
+    await page.getByTestId('settings-save').click();
+    const error = page.locator('.save-bar [role=alert]');
+    await error.waitFor();
+    assert.match(await error.innerText(), /registries\.\d+\.name: a registry name is a host name, optionally with :port/);
+    assert.deepEqual(layover.instance.core.settings, before, 'the core kept its settings');
+    await page.getByRole('button', { name: 'Discard changes' }).click();
+    await page.locator('[data-testid=registry-editor][data-registry="dtr.example.com"]').waitFor();
+  });
+
+  test('prefetch rules: create, list, edit and delete a rule in the editor; the core holds exactly what the form says', async () => {
+    await open('repositories');
+    const rules = page.getByTestId('rules');
+    await rules.getByRole('button', { name: 'New rule' }).click();
+    const editor = page.getByTestId('rule-editor');
+    await editor.getByLabel('Registry').selectOption('docker.io');
+    await editor.getByLabel('Repository').fill('library/webapp');
+    await editor.getByLabel('Exact tags').check();
+    await editor.getByLabel('Tags, separated by commas').fill('1.1');
+    await editor.getByLabel('Enabled').uncheck(); // a rule that never runs on its own keeps the other tests' jobs apart
+    await editor.getByRole('button', { name: 'Save rule' }).click();
+    const row = rules.getByTestId('rule-row');
+    await row.waitFor();
+    const [created] = await coreRules();
+    assert.deepEqual({ ...created, id: undefined }, {
+      id: undefined, registry: 'docker.io', repository: 'library/webapp', tags: { kind: 'exact', tags: ['1.1'] },
+      platforms: 'host', schedule: { kind: 'window', start: '19:00', end: '07:00' }, enabled: false,
+    });
+    assert.equal(await row.getAttribute('data-rule-id'), created!.id);
+    assert.match(await row.innerText(), /library\/webapp[\s\S]*1\.1/);
+
+    await rules.getByRole('button', { name: 'Edit rule for library/webapp' }).click();
+    await editor.getByLabel('Tags, separated by commas').fill('1.0, 1.1');
+    await editor.getByRole('button', { name: 'Save rule' }).click();
+    await rules.getByTestId('rule-row').filter({ hasText: '1.0, 1.1' }).waitFor();
+    const edited = await coreRules();
+    assert.deepEqual(edited.map((rule) => [rule.id, rule.tags]), [[created!.id, { kind: 'exact', tags: ['1.0', '1.1'] }]], 'the same rule, changed');
+
+    await rules.getByRole('button', { name: 'Delete rule for library/webapp' }).click();
+    await rules.getByRole('button', { name: 'Confirm deleting the rule for library/webapp' }).click();
+    await rules.getByTestId('rules-empty').waitFor();
+    assert.deepEqual(await coreRules(), []);
+  });
+
   test('prefetch a repository from the Repositories page and watch its job reach done', async () => {
     await open('repositories');
     await page.getByLabel('Registry', { exact: true }).selectOption('docker.io');
@@ -131,6 +241,23 @@ describe('the dashboard in a browser, against the real core', () => {
     const images = await dockerd.dockerChecked(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']);
     assert.match(images.stdout, /^dtr\.example\.com\/library\/worker:1\.1$/m, 'the image keeps its own name in Docker');
     await screenshot('docker');
+  });
+
+  test('the Docker page reverts and configures the real engine: daemon.json changes, and the engine lists the mirror or not', async () => {
+    await open('docker');
+    const usesLayover = (state: 'yes' | 'no') => page.locator(`[data-testid=docker-uses-layover][data-state=${state}]`).waitFor({ timeout: 30_000 });
+    await usesLayover('yes');
+    await page.getByRole('button', { name: 'Stop using Layover' }).click();
+    await page.getByRole('button', { name: 'Revert daemon.json' }).click();
+    await usesLayover('no');
+    assert.deepEqual(await engineMirrors(), [], 'the engine no longer lists Layover');
+    assert.deepEqual((await dockerd.readConfig())['registry-mirrors'], []);
+
+    await page.getByRole('button', { name: 'Use Layover' }).click();
+    await page.getByRole('button', { name: 'Apply to daemon.json' }).click();
+    await usesLayover('yes');
+    assert.deepEqual(await engineMirrors(), [`${layover.url}/`], 'the engine lists Layover again');
+    assert.deepEqual((await dockerd.readConfig())['registry-mirrors'], [layover.url]);
   });
 
   test('the demo runs three pulls side by side and shows the warm pull moved nothing over the link', async () => {
