@@ -64,6 +64,13 @@ export class UpstreamUnavailableError extends Error {
 }
 
 const MAX_REDIRECTS = 5;
+/**
+ * How many times a GET or HEAD is sent again after its connection closed
+ * before any answer. Each failure costs one pooled connection, so two more
+ * tries get past two stale ones; a server that closes every connection still
+ * fails fast, as before.
+ */
+const RESENDS_AFTER_CLOSE = 2;
 const USER_AGENT = 'layover/0.1 (pull-through cache)';
 /** Statuses that mean "this endpoint is not well", so the next one is tried. */
 const isEndpointFailure = (status: number): boolean => status >= 500;
@@ -221,7 +228,25 @@ export class RegistryClient {
     return { status: response.statusCode, headers: response.headers, body: response.body, endpoint: endpoint.config.url };
   }
 
-  private send(endpoint: Endpoint, url: URL, req: UpstreamRequest, authorization: string | undefined): Promise<Dispatcher.ResponseData> {
+  /**
+   * Sends the request; when the connection closes before any answer, sends it again. That is the keep-alive
+   * race: the upstream starts its idle clock when it hands a response's last byte to its socket, which on a
+   * slow link is a latency (and seconds of buffered bytes) before we see that byte and reuse the connection,
+   * so its keep-alive can run out while our next request is still on the way, and it closes the connection
+   * without reading it. Nothing was answered and the methods are idempotent, so sending again is safe; Go's
+   * HTTP client (Docker's) does the same. The closed connection has left the pool, so the retry takes another.
+   */
+  private async send(endpoint: Endpoint, url: URL, req: UpstreamRequest, authorization: string | undefined): Promise<Dispatcher.ResponseData> {
+    for (let resent = 0; ; resent++) {
+      try {
+        return await this.sendOnce(endpoint, url, req, authorization);
+      } catch (error) {
+        if (resent >= RESENDS_AFTER_CLOSE || req.signal?.aborted || !closedBeforeAnswer(error)) throw error;
+      }
+    }
+  }
+
+  private sendOnce(endpoint: Endpoint, url: URL, req: UpstreamRequest, authorization: string | undefined): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...req.headers };
     if (authorization) headers.authorization = authorization;
     const dispatcher = url.origin === endpoint.url.origin ? endpoint.dispatcher : this.fallbackDispatcher;
@@ -241,6 +266,18 @@ function isRedirect(status: number): boolean {
 
 export function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * The connection ended under a request before its answer began: undici's
+ * "other side closed" / "closed" (a FIN), or a reset or broken pipe (the
+ * upstream closed with our request unread). Not a refused connection, a
+ * timeout or a malformed answer: those are the upstream's answer, not a race.
+ */
+function closedBeforeAnswer(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code ?? (error as { cause?: NodeJS.ErrnoException }).cause?.code;
+  if (code === 'ECONNRESET' || code === 'EPIPE') return true;
+  return code === 'UND_ERR_SOCKET' && /^(other side closed|closed)$/.test((error as Error).message);
 }
 
 function describeNetworkError(error: unknown): string {
