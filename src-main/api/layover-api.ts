@@ -38,7 +38,8 @@ export interface LayoverApi {
   updateSettings(args: Partial<Settings>): Promise<Settings>;
   testConnection(args: EndpointSettings): Promise<ConnectionTestResult>;
 
-  getDockerStatus(): Promise<DockerStatus>;
+  /** Docker's state; whether its pulls reach Layover is checked at most every few minutes, or now with recheck. */
+  getDockerStatus(args?: { recheck?: boolean }): Promise<DockerStatus>;
   previewDockerConfig(args: { revert?: boolean }): Promise<DockerConfigPreview>;
   applyDockerConfig(args: { revert?: boolean }): Promise<DockerStatus>;
   pullThroughLayover(args: { reference: string }): Promise<{ reference: string; digest?: string }>;

@@ -308,9 +308,23 @@ export interface DockerStatus {
   version?: string;
   isDesktop?: boolean;
   mirrors: string[];
+  /** Layover's mirror is among the engine's registry-mirrors (whether pulls really arrive is pullCheck). */
   usesLayover: boolean;
+  /** The registry-mirrors entry that is Layover's for this engine: http://host.docker.internal:PORT on Docker Desktop. */
+  layoverMirror?: string;
+  /** Whether Docker's pulls really arrive at Layover; absent while Layover is not among the mirrors. */
+  pullCheck?: DockerPullCheck;
   daemonJsonPath?: string;
   error?: string;
+}
+
+/** A probe pull asked of Docker through its API, and seen (or not) arriving at Layover's mirror. */
+export interface DockerPullCheck {
+  /** pending: Docker has not applied the change yet (Docker Desktop until it restarts). */
+  outcome: 'reaches' | 'unreachable' | 'pending';
+  /** "Docker's pulls reach Layover", or "Docker is configured with MIRROR but its pulls do not reach Layover: <likely cause>". */
+  message: string;
+  checkedAt: EpochMs;
 }
 
 export interface DockerConfigPreview {

@@ -46,6 +46,7 @@ export function createApiService(core: LayoverCore, adminUrl: () => string, exte
       mirrorAddress: () => core.status(adminUrl()).mirrorAddress,
       registries: () => core.settings.registries.map((registry) => registry.name),
       defaultRegistry: () => core.settings.defaultRegistry,
+      probeArrived: (nonce) => core.telemetry.probes.arrival(nonce) !== undefined,
     }),
     ...createDemoApi(core),
   };

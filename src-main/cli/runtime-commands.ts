@@ -1,5 +1,5 @@
 import { Argument, type Command } from 'commander';
-import type { RuntimeSnippet } from '../api/types.js';
+import type { DockerPullCheck, DockerStatus, RuntimeSnippet } from '../api/types.js';
 import { findRunningInstance } from '../app/instance.js';
 import {
   applyDockerConfig, createPullProgressDisplay, inspectDocker, pullThroughLayover, RuntimeError,
@@ -10,7 +10,7 @@ import { CliError } from './errors.js';
 /**
  * The runtimes' command line (a contract, see issue 3):
  *   layover docker status
- *   layover docker configure --mirror URL [--daemon-json PATH] [--pid-file PATH] [--no-reload]
+ *   layover docker configure --mirror URL [--daemon-json PATH] [--pid-file PATH] [--no-reload] [--no-verify]
  *   layover docker revert [--daemon-json PATH] [--pid-file PATH] [--no-reload]
  *   layover pull REF [--mirror HOST:PORT]
  *   layover runtimes podman|containerd --mirror HOST:PORT [--registry NAME]... [--out PATH]
@@ -37,15 +37,16 @@ function registerDockerCommands(program: Command): void {
   const docker = program.command('docker').description('point Docker Engine at Layover, check it, undo it');
   docker
     .command('status')
-    .description("show Docker's version and registry mirrors, and whether Layover's mirror is among them")
+    .description("show Docker's version and registry mirrors, whether Layover's mirror is among them, and whether Docker's pulls really arrive")
     .action(reportingFailures(dockerStatusCommand));
   docker
     .command('configure')
-    .description("put Layover's mirror first in daemon.json's registry-mirrors, reload dockerd, verify")
-    .requiredOption('--mirror <url>', "Layover's mirror, e.g. http://127.0.0.1:5050")
+    .description("put Layover's mirror first in daemon.json's registry-mirrors, reload dockerd, verify that Docker's pulls arrive")
+    .requiredOption('--mirror <url>', "Layover's mirror, e.g. http://127.0.0.1:5050 (Docker Desktop gets http://host.docker.internal:5050)")
     .option('--daemon-json <path>', 'the daemon.json to edit (default: the one the engine reads)')
     .option('--pid-file <path>', "dockerd's pid file (default /var/run/docker.pid)")
     .option('--no-reload', 'only edit daemon.json; do not signal dockerd')
+    .option('--no-verify', "do not check that Docker's pulls arrive at Layover (for configuring before Layover runs)")
     .action(reportingFailures(dockerConfigureCommand));
   docker
     .command('revert')
@@ -80,20 +81,38 @@ async function runningMirror(): Promise<string | undefined> {
   return (await findRunningInstance())?.mirrorAddress;
 }
 
+/**
+ * Layover's mirror is the running instance's, else the one configure
+ * recorded beside daemon.json; when Docker lists it, a probe checks that its
+ * pulls arrive, and a mirror they do not reach fails the command.
+ */
 async function dockerStatusCommand(): Promise<void> {
-  const mirror = await runningMirror();
-  const { status, address, usesContainerdImageStore } = await inspectDocker({ mirror });
+  const running = await runningMirror();
+  const { status, address, usesContainerdImageStore, mirror } = await inspectDocker({ mirror: running });
   if (!status.available) throw new CliError(status.error ?? 'Docker is not reachable');
   say(`${status.isDesktop ? 'Docker Desktop' : 'Docker Engine'} ${status.version} at ${address}`);
   say(`Registry mirrors: ${status.mirrors.length === 0 ? 'none' : status.mirrors.join(', ')}`);
-  if (mirror === undefined) say("Layover's mirror: Layover is not running here (start it with `layover serve`)");
-  else if (status.usesLayover) say(`Layover's mirror: in use (${mirror})`);
-  else say(`Layover's mirror: not in use; run: layover docker configure --mirror http://${mirror}`);
+  say(`Layover's mirror: ${layoverMirrorLine(status, running, mirror !== undefined)}`);
   if (status.daemonJsonPath !== undefined) say(`daemon.json: ${status.daemonJsonPath}`);
   if (usesContainerdImageStore) {
     say('Image store: containerd, which can mirror every registry through /etc/docker/certs.d/<registry>/hosts.toml '
       + '(layover runtimes containerd --out /etc/docker/certs.d)');
   }
+  reportPullCheck(status.pullCheck);
+}
+
+function layoverMirrorLine(status: DockerStatus, running: string | undefined, known: boolean): string {
+  const notRunning = 'Layover is not running here (start it with `layover serve`)';
+  if (!known) return notRunning;
+  if (!status.usesLayover) return `not in use; run: layover docker configure --mirror ${status.layoverMirror ?? `http://${running}`}`;
+  return running === undefined ? `${status.layoverMirror}, as layover docker configure wrote it; ${notRunning}` : `in use (${status.layoverMirror})`;
+}
+
+/** Pulls that reach Layover are said so; pulls that do not fail the command, with the likely cause. */
+function reportPullCheck(check: DockerPullCheck | undefined): void {
+  if (check === undefined) return;
+  if (check.outcome === 'unreachable') throw new CliError(check.message);
+  say(check.outcome === 'reaches' ? `Verified: ${check.message}` : check.message);
 }
 
 interface DockerConfigFlags {
@@ -101,11 +120,13 @@ interface DockerConfigFlags {
   daemonJson?: string;
   pidFile?: string;
   reload: boolean;
+  verify?: boolean;
 }
 
 async function dockerConfigureCommand(flags: DockerConfigFlags): Promise<void> {
-  const result = await applyDockerConfig({ ...configOptions(flags), mirror: flags.mirror });
+  const result = await applyDockerConfig({ ...configOptions(flags), mirror: flags.mirror, verifyPulls: flags.verify !== false });
   result.steps.forEach(say);
+  reportPullCheck(result.pullCheck);
 }
 
 /** Revert recognises Layover's mirror by the running instance's address and by the record configure left. */

@@ -15,6 +15,8 @@ import { parseRoute, type Route } from './routes.js';
 import { API_VERSION_HEADER, blobHeaders, checkDigest, checkReference, parseRange, rangeNotSatisfiable, sendJson, sendOciError, sendPage } from './responses.js';
 import type { ClientAuthorizer } from './client-auth.js';
 import type { ClientLimiter } from './client-limits.js';
+import { PROBE_REPOSITORY } from '../core/telemetry/pull-probes.js';
+import { isProbeRecordRequest, probeArrived, probeNonce, sendProbeRecord } from './pull-probe.js';
 
 export interface MirrorDependencies {
   /** A function, because settings changes replace the router while the server runs. */
@@ -65,8 +67,17 @@ async function handle(deps: MirrorDependencies, req: IncomingMessage, res: Serve
   if (deps.limiter) res.once('close', deps.limiter.admit(req.socket.remoteAddress ?? 'unknown'));
   if (Number(req.headers['content-length'] ?? 0) > MAX_REQUEST_BODY_BYTES) throw new OciError(413, 'UNSUPPORTED', 'request body too large for a read-only mirror');
   const url = new URL(req.url ?? '/', 'http://mirror.invalid');
+  if (isProbeRecordRequest(url.pathname)) {
+    note.kind = 'probe-record';
+    return sendProbeRecord(deps.telemetry.probes, req, res, url.pathname);
+  }
   const route = parseRoute(req.method ?? 'GET', url.pathname);
   note.kind = route.kind;
+  const nonce = probeNonce(route, url.searchParams.get('ns'));
+  if (nonce !== undefined) {
+    Object.assign(note, { kind: 'probe', repository: PROBE_REPOSITORY, reference: nonce });
+    throw probeArrived(deps.telemetry.probes, req, nonce);
+  }
   const authorizer = deps.authorizer?.();
   if (route.kind === 'base') {
     await authorizer?.authorizeLogin(req.headers, deps.router().all());
@@ -212,6 +223,7 @@ function logRequest(deps: MirrorDependencies, req: IncomingMessage, res: ServerR
     ...(note.error ? { error: note.error } : {}),
   };
   deps.logger.info({ req: { method: record.method, url: req.url, client: record.client }, status: record.status, bytes: record.bytes, ms: record.durationMs, cache: record.cache, registry: record.registry, error: record.error }, 'request');
-  if (record.kind !== 'base') deps.telemetry.recordRequest(record);
+  // The API root and probe-record reads are plumbing, not pulls: the activity list would only be noisier with them.
+  if (record.kind !== 'base' && record.kind !== 'probe-record') deps.telemetry.recordRequest(record);
 }
 

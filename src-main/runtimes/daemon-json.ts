@@ -36,10 +36,14 @@ export function readDaemonJson(text: string, path: string): DaemonJsonContent {
   return { mirrors, hasMirrorsKey: true };
 }
 
-/** The text with Layover's mirror first in registry-mirrors; the same text when it already is. */
-export function addLayoverMirror(text: string, path: string, mirror: MirrorAddress): string {
+/**
+ * The text with Layover's mirror first in registry-mirrors; the same text when
+ * it already is. `replaces`: other forms of Layover's address to drop, such as
+ * http://127.0.0.1:5050 on Docker Desktop, whose VM never reaches it.
+ */
+export function addLayoverMirror(text: string, path: string, mirror: MirrorAddress, replaces: MirrorAddress[] = []): string {
   const { mirrors } = readDaemonJson(text, path);
-  const others = mirrors.filter((entry) => !isSameMirror(entry, mirror));
+  const others = mirrors.filter((entry) => ![mirror, ...replaces].some((layover) => isSameMirror(entry, layover)));
   const alreadyFirst = mirrors.length > 0 && isSameMirror(mirrors[0]!, mirror) && others.length === mirrors.length - 1;
   if (alreadyFirst) return text;
   return setMirrors(text, [mirrorUrl(mirror), ...others]);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import type { DockerConfigPreview, DockerStatus } from '../api/types.js';
+import type { DockerConfigPreview, DockerPullCheck, DockerStatus } from '../api/types.js';
 import { addLayoverMirror, readDaemonJson, removeLayoverMirror } from './daemon-json.js';
 import { planFileChange, removeFileIfPresent, writeFileChange, type FileChange } from './daemon-json-file.js';
 import { locateDaemonJson } from './daemon-json-location.js';
@@ -11,12 +11,14 @@ import {
 } from './docker-engine.js';
 import { dockerdMirrorFlags, findDockerd, maySignal, reloadCommand, reloadDockerd, type DockerdProcess } from './dockerd-process.js';
 import { errorMessage, RuntimeError } from './errors.js';
-import { isSameMirror, mirrorUrl, parseMirrorAddress, type MirrorAddress } from './mirror-address.js';
+import { isSameMirror, mirrorForEngine, mirrorUrl, parseMirrorAddress, type MirrorAddress } from './mirror-address.js';
+import { checkDockerPulls, mirrorWitness, type ProbeWitness } from './pull-check.js';
 
 /**
  * Pointing Docker Engine's registry-mirrors at Layover, and undoing it:
- * detect the engine, edit its daemon.json, make dockerd reload, and check
- * through the Docker API that the change took.
+ * detect the engine, edit its daemon.json, make dockerd reload, check
+ * through the Docker API that the change took, and that Docker's pulls
+ * really arrive at Layover (pull-check.ts).
  */
 
 export interface DockerConfigOptions {
@@ -34,6 +36,10 @@ export interface DockerConfigOptions {
   environment?: DockerEnvironment;
   /** How long dockerd gets to show the reloaded mirrors. */
   verifyTimeoutMs?: number;
+  /** false: do not check that Docker's pulls arrive (--no-verify: Layover is not running yet). */
+  verifyPulls?: boolean;
+  /** Who says whether a probe arrived (default: the mirror itself, over HTTP). */
+  witness?: ProbeWitness;
 }
 
 export interface DockerConfigResult {
@@ -42,6 +48,8 @@ export interface DockerConfigResult {
   /** What was done, one line each, as the CLI prints it. */
   steps: string[];
   status: DockerStatus;
+  /** Whether Docker's pulls reach Layover after configure (absent after revert, --no-reload, --no-verify). */
+  pullCheck?: DockerPullCheck;
 }
 
 interface Plan {
@@ -50,6 +58,7 @@ interface Plan {
   engine?: DockerEngine;
   engineError?: string;
   dockerd?: DockerdProcess;
+  /** Configure: the one to add, in the form this engine reaches (first), and forms of it to drop. Revert: all to remove. */
   mirrors: MirrorAddress[];
   change: FileChange;
   apply: string;
@@ -75,10 +84,10 @@ async function planDockerConfig(options: DockerConfigOptions): Promise<Plan> {
     ? undefined
     : await findDockerd(environment, options.pidFile, engine?.connection.address);
   const path = options.daemonJsonPath ?? await locateDaemonJson(environment, engine, dockerd);
-  const mirrors = await layoverMirrors(options, path);
+  const mirrors = await layoverMirrors(options, path, engine);
   const stillActive = engine !== undefined && mirrorsMatch(engine.mirrors, mirrors, true);
   const change = await planFileChange(path, (text) =>
-    options.revert ? removeLayoverMirror(text, path, mirrors, { stillActive }) : addLayoverMirror(text, path, mirrors[0]!));
+    options.revert ? removeLayoverMirror(text, path, mirrors, { stillActive }) : addLayoverMirror(text, path, mirrors[0]!, mirrors.slice(1)));
   const plan = { options, environment, engine, engineError, dockerd, mirrors, change, apply: '' };
   return { ...plan, apply: describeApply(plan) };
 }
@@ -92,12 +101,15 @@ async function tryFindEngine(candidates: DockerConnection[]): Promise<{ engine?:
 }
 
 /**
- * Configure adds the given mirror. Revert removes every mirror known to be
- * Layover's: the given one and the one recorded beside daemon.json when it
- * was configured, so revert works after Layover stopped or moved ports.
+ * Configure adds the given mirror, in the form the engine reaches it
+ * (host.docker.internal on Docker Desktop, dropping the loopback form).
+ * Revert removes every mirror known to be Layover's: the given one in both
+ * forms and the one recorded beside daemon.json when it was configured, so
+ * revert works after Layover stopped or moved ports.
  */
-async function layoverMirrors(options: DockerConfigOptions, path: string): Promise<MirrorAddress[]> {
-  const given = options.mirror === undefined ? [] : [parseMirrorAddress(options.mirror)];
+async function layoverMirrors(options: DockerConfigOptions, path: string, engine: DockerEngine | undefined): Promise<MirrorAddress[]> {
+  const raw = options.mirror === undefined ? undefined : parseMirrorAddress(options.mirror);
+  const given = raw === undefined ? [] : distinct([mirrorForEngine(raw, engine), raw]);
   if (!options.revert) {
     if (given.length === 0) throw new RuntimeError('no mirror given: pass --mirror URL, e.g. http://127.0.0.1:5050');
     return given;
@@ -110,12 +122,16 @@ async function layoverMirrors(options: DockerConfigOptions, path: string): Promi
   return mirrors;
 }
 
+function distinct(mirrors: MirrorAddress[]): MirrorAddress[] {
+  return mirrors.filter((mirror, index) => mirrors.findIndex((other) => other.host === mirror.host) === index);
+}
+
 /** Beside daemon.json, which mirror Layover added, so that revert knows it later. */
 function recordPathFor(daemonJsonPath: string): string {
   return `${daemonJsonPath}.layover.json`;
 }
 
-async function readRecordedMirror(daemonJsonPath: string): Promise<MirrorAddress | undefined> {
+export async function readRecordedMirror(daemonJsonPath: string): Promise<MirrorAddress | undefined> {
   try {
     const record = JSON.parse(await readFile(recordPathFor(daemonJsonPath), 'utf8')) as { mirror?: unknown };
     return typeof record.mirror === 'string' ? parseMirrorAddress(record.mirror) : undefined;
@@ -128,7 +144,7 @@ function describeApply(plan: Omit<Plan, 'apply'>): string {
   const { options, engine, dockerd, environment } = plan;
   if (isAlreadyActive(plan)) return 'nothing to apply: Docker already runs with this configuration';
   if (options.reload === false) return `not reloaded: run ${reloadCommand(dockerd, environment)} to apply`;
-  if (engine?.isDesktop) return 'restart Docker Desktop';
+  if (engine?.isDesktop) return 'restart Docker Desktop (it reads daemon.json only when it starts)';
   if (dockerd === undefined) return reloadCommand(undefined, environment);
   if (maySignal(dockerd.pid)) return `SIGHUP to dockerd (pid ${dockerd.pid})`;
   if (environment.platform === 'linux') return `SIGHUP to dockerd (pid ${dockerd.pid}) through pkexec`;
@@ -152,10 +168,37 @@ export async function applyDockerConfig(options: DockerConfigOptions): Promise<D
   if (options.reload !== false && plan.engine === undefined) {
     throw new RuntimeError(`${plan.engineError ?? 'Docker is not reachable'} (pass --no-reload to only edit ${plan.change.path})`);
   }
-  const steps: string[] = [];
+  const steps: string[] = desktopAddressNote(plan);
   const { backupPath } = await writeDaemonJson(plan, steps);
   await applyToEngine(plan, steps);
-  return { preview: previewOf(plan), backupPath, steps, status: await statusAfter(plan) };
+  const pullCheck = await pullCheckAfter(plan);
+  return { preview: previewOf(plan), backupPath, steps, status: await statusAfter(plan, pullCheck), ...(pullCheck ? { pullCheck } : {}) };
+}
+
+/** Says why the address written is not the one given, when Docker Desktop's VM made it so. */
+function desktopAddressNote({ mirrors, options }: Plan): string[] {
+  if (options.revert || mirrors.length < 2) return [];
+  return [`Docker Desktop runs its engine in a VM, where ${mirrors[1]!.hostname} is the VM itself: `
+    + `Layover's mirror is written as ${mirrorUrl(mirrors[0]!)}, the address the VM reaches this computer by`];
+}
+
+/**
+ * On every engine, after configure: do Docker's pulls arrive? Docker Desktop
+ * applies the file only when it restarts, so until then the answer is pending.
+ */
+async function pullCheckAfter(plan: Plan): Promise<DockerPullCheck | undefined> {
+  const { engine, mirrors, options } = plan;
+  if (options.revert || options.reload === false || options.verifyPulls === false || engine === undefined) return undefined;
+  const active = await currentMirrors(engine.docker);
+  if (engine.isDesktop && !mirrorsMatch(active, mirrors.slice(0, 1), true)) {
+    return {
+      outcome: 'pending',
+      message: 'Restart Docker Desktop to apply the change; then check that its pulls reach Layover (layover docker status)',
+      checkedAt: Date.now(),
+    };
+  }
+  const witness = options.witness ?? mirrorWitness(mirrors[0]!);
+  return checkDockerPulls({ connection: engine.connection, engine: { isDesktop: engine.isDesktop, mirrors: active }, mirror: mirrors[0]!, witness });
 }
 
 async function writeDaemonJson(plan: Plan, steps: string[]): Promise<{ backupPath?: string }> {
@@ -248,8 +291,8 @@ async function whyNotTaken({ change, dockerd, engine, environment }: Plan): Prom
   return `dockerd did not apply ${change.path}; its log says why (journalctl -u docker on systemd)`;
 }
 
-async function statusAfter(plan: Plan): Promise<DockerStatus> {
-  const { engine, mirrors, change } = plan;
+async function statusAfter(plan: Plan, pullCheck: DockerPullCheck | undefined): Promise<DockerStatus> {
+  const { engine, mirrors, change, options } = plan;
   if (engine === undefined) {
     return { available: false, mirrors: [], usesLayover: false, daemonJsonPath: change.path, error: plan.engineError };
   }
@@ -260,6 +303,8 @@ async function statusAfter(plan: Plan): Promise<DockerStatus> {
     isDesktop: engine.isDesktop,
     mirrors: active,
     usesLayover: mirrorsMatch(active, mirrors, true),
+    ...(options.revert ? {} : { layoverMirror: mirrorUrl(mirrors[0]!) }),
+    ...(pullCheck ? { pullCheck } : {}),
     daemonJsonPath: change.path,
   };
 }

@@ -62,17 +62,35 @@ function isLocalDockerHost(dockerHost: string): boolean {
   }
 }
 
-/** What Layover needs to know about the engine it found. */
-export interface DockerEngine {
-  connection: DockerConnection;
-  docker: Docker;
+/** What Layover needs to know about an engine, read from its GET /info. */
+export interface EngineFacts {
   version: string;
+  /** Docker Desktop runs the engine in a VM: its 127.0.0.1 is the VM, and it applies daemon.json only when restarted. */
   isDesktop: boolean;
   isRootless: boolean;
   /** Recent engines with the containerd image store read /etc/docker/certs.d/<host>/hosts.toml. */
   usesContainerdImageStore: boolean;
   /** The registry mirrors the engine uses now, as it reports them. */
   mirrors: string[];
+}
+
+/** The engine Layover found, and how to talk to it. */
+export interface DockerEngine extends EngineFacts {
+  connection: DockerConnection;
+  docker: Docker;
+}
+
+/** What GET /info says, in Layover's terms. Docker Desktop names itself in OperatingSystem ("Docker Desktop") and Name. */
+export function engineFacts(info: DockerInfo): EngineFacts {
+  return {
+    version: info.ServerVersion ?? 'unknown',
+    isDesktop: /docker desktop/i.test(info.OperatingSystem ?? '') || info.Name === 'docker-desktop',
+    isRootless: (info.SecurityOptions ?? []).some((option) => option.includes('name=rootless')),
+    usesContainerdImageStore: (info.DriverStatus ?? []).some(
+      ([key, value]) => key === 'driver-type' && value === 'io.containerd.snapshotter.v1',
+    ),
+    mirrors: info.RegistryConfig?.Mirrors ?? [],
+  };
 }
 
 /** Probes each candidate in turn; the first that answers is the engine. */
@@ -104,18 +122,7 @@ export async function dockerClient(connection: DockerConnection, timeoutMs?: num
 
 async function describeEngine(connection: DockerConnection): Promise<DockerEngine> {
   const docker = await dockerClient(connection, 5000);
-  const info = await docker.info() as DockerInfo;
-  return {
-    connection,
-    docker,
-    version: info.ServerVersion ?? 'unknown',
-    isDesktop: /docker desktop/i.test(info.OperatingSystem ?? '') || info.Name === 'docker-desktop',
-    isRootless: (info.SecurityOptions ?? []).some((option) => option.includes('name=rootless')),
-    usesContainerdImageStore: (info.DriverStatus ?? []).some(
-      ([key, value]) => key === 'driver-type' && value === 'io.containerd.snapshotter.v1',
-    ),
-    mirrors: info.RegistryConfig?.Mirrors ?? [],
-  };
+  return { connection, docker, ...engineFacts(await docker.info() as DockerInfo) };
 }
 
 /** The registry mirrors the engine reports now (the answer to "did the reload take?"). */
@@ -130,7 +137,7 @@ export async function currentMirrors(docker: Docker): Promise<string[]> {
 }
 
 /** The fields of GET /info that Layover reads (dockerode types the answer as any). */
-interface DockerInfo {
+export interface DockerInfo {
   ServerVersion?: string;
   OperatingSystem?: string;
   Name?: string;

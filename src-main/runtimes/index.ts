@@ -1,6 +1,7 @@
 import type { LayoverApi } from '../api/layover-api.js';
 import { applyDockerConfig, previewDockerConfig } from './docker-config.js';
 import { getDockerStatus } from './docker-status.js';
+import { PullCheckCache, recordWitness } from './pull-check.js';
 import { pullThroughLayover } from './pull.js';
 import { runtimeSnippets } from './runtime-snippets.js';
 
@@ -18,6 +19,7 @@ export { containerdHostsTomls, podmanRegistriesConf, runtimeSnippets, type Snipp
 export { snippetsFor, writeSnippets, type RuntimeName } from './runtime-files.js';
 export { parseImageReference, mirrorReference, formatReference, type ImageReference } from './image-reference.js';
 export { dockerConnectionCandidates, type DockerConnection } from './docker-engine.js';
+export { checkDockerPulls, mirrorWitness, type ProbeWitness } from './pull-check.js';
 
 /** What the runtimes need to know about the running Layover, read at each call so settings changes apply. */
 export interface RuntimesContext {
@@ -27,6 +29,8 @@ export interface RuntimesContext {
   registries(): string[];
   /** Settings.defaultRegistry. */
   defaultRegistry(): string;
+  /** Whether the pull probe with this nonce reached this Layover's mirror (core telemetry's record). */
+  probeArrived(nonce: string): boolean;
 }
 
 export type RuntimesApi = Pick<
@@ -36,10 +40,20 @@ export type RuntimesApi = Pick<
 
 /** The runtimes' part of LayoverApi, for the app layer to spread into its implementation. */
 export function createRuntimesApi(context: RuntimesContext): RuntimesApi {
+  const witness = recordWitness((nonce) => context.probeArrived(nonce));
+  // The tray asks for Docker's status every half minute: the pull check is repeated only every few minutes, or on request.
+  const pullChecks = new PullCheckCache();
   return {
-    getDockerStatus: () => getDockerStatus({ mirror: context.mirrorAddress() }),
+    getDockerStatus: (args) => getDockerStatus({
+      mirror: context.mirrorAddress(),
+      witness,
+      checkPulls: (key, run) => pullChecks.get(key, run, { fresh: Boolean(args?.recheck) }),
+    }),
     previewDockerConfig: ({ revert }) => previewDockerConfig({ mirror: context.mirrorAddress(), revert }),
-    applyDockerConfig: async ({ revert }) => (await applyDockerConfig({ mirror: context.mirrorAddress(), revert })).status,
+    applyDockerConfig: async ({ revert }) => {
+      pullChecks.forget();
+      return (await applyDockerConfig({ mirror: context.mirrorAddress(), revert, witness })).status;
+    },
     pullThroughLayover: async ({ reference }) => {
       const result = await pullThroughLayover({ reference, mirror: context.mirrorAddress(), defaultRegistry: context.defaultRegistry() });
       return { reference: result.reference, digest: result.digest };

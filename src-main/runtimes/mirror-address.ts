@@ -60,3 +60,35 @@ export function isSameMirror(entry: string, address: MirrorAddress): boolean {
 export function isLoopback(address: MirrorAddress): boolean {
   return isLoopbackHost(address.hostname);
 }
+
+/** The name Docker Desktop's VM reaches this computer by (Desktop forwards it to the host's loopback). */
+export const DESKTOP_HOST_NAME = 'host.docker.internal';
+
+/** Loopback, or a listen-on-everything address: from inside a VM, neither is this computer. */
+function onlyThisMachine(address: MirrorAddress): boolean {
+  return isLoopback(address) || ['0.0.0.0', '[::]'].includes(address.hostname);
+}
+
+function withHostname(address: MirrorAddress, hostname: string): MirrorAddress {
+  const port = new URL(mirrorUrl(address)).port;
+  return { scheme: address.scheme, hostname, host: port ? `${hostname}:${port}` : hostname };
+}
+
+/**
+ * The mirror as this engine must be told it. Docker Desktop runs its engine
+ * in a VM where 127.0.0.1 is the VM itself, so a mirror on this computer's
+ * loopback is written as host.docker.internal, same scheme and port.
+ */
+export function mirrorForEngine(address: MirrorAddress, engine: { isDesktop: boolean } | undefined): MirrorAddress {
+  return engine?.isDesktop && onlyThisMachine(address) ? withHostname(address, DESKTOP_HOST_NAME) : address;
+}
+
+/** Where this computer reaches a mirror written for an engine: host.docker.internal is its own loopback. */
+export function mirrorFromHere(address: MirrorAddress): MirrorAddress {
+  return address.hostname === DESKTOP_HOST_NAME ? withHostname(address, '127.0.0.1') : address;
+}
+
+/** Whether an engine in a VM (Docker Desktop) cannot reach this mirror address at all. */
+export function unreachableFromVm(address: MirrorAddress): boolean {
+  return onlyThisMachine(address);
+}

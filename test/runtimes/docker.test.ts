@@ -11,7 +11,9 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
 import { makeTempDir, removeTempDir } from '../support/process.js';
-import { explain, layover, registryWithImages, serveLayover, UNRESOLVABLE_REGISTRY, type SeededRegistry, type ServedLayover } from './support.js';
+import {
+  explain, layover, registryTrafficStaysHere, registryWithImages, serveLayover, UNRESOLVABLE_REGISTRY, type SeededRegistry, type ServedLayover,
+} from './support.js';
 
 /** Another mirror the person had configured: it must survive configure and revert (nothing listens on port 9). */
 const OTHER_MIRROR = 'http://127.0.0.1:9';
@@ -34,6 +36,7 @@ describe('layover docker configure / revert with a real dockerd', () => {
     dockerd = await startDockerd({
       configFile: join(work, 'daemon.json'),
       daemonConfig: { 'log-level': 'info', 'registry-mirrors': [OTHER_MIRROR], 'max-concurrent-downloads': 2 },
+      env: await registryTrafficStaysHere(),
     });
     original = await readFile(dockerd.configFile);
     env = { DOCKER_HOST: dockerd.host };
@@ -47,11 +50,12 @@ describe('layover docker configure / revert with a real dockerd', () => {
     if (work) await removeTempDir(work);
   });
 
-  test('configure puts Layover first, SIGHUPs dockerd, and the Docker API lists the mirror', async () => {
+  test('configure puts Layover first, SIGHUPs dockerd, the Docker API lists the mirror, and its pulls arrive', async () => {
     const result = await layover(['docker', 'configure', '--mirror', mirror.url, ...configFlags], env);
     assert.equal(result.code, 0, explain(result));
     assert.match(result.stdout, new RegExp(`Sent SIGHUP to dockerd \\(pid ${dockerd.pid}\\)`));
     assert.match(result.stdout, /Verified: Docker now lists http:\/\/127\.0\.0\.1:\d+ as a registry mirror/);
+    assert.match(result.stdout, new RegExp(`^Verified: Docker's pulls reach Layover \\(a probe pull arrived at ${mirror.url}\\)$`, 'm'));
     assert.deepEqual((await dockerd.info()).RegistryConfig?.Mirrors, [`${mirror.url}/`, `${OTHER_MIRROR}/`]);
     const written = JSON.parse(await readFile(dockerd.configFile, 'utf8')) as Record<string, unknown>;
     assert.deepEqual(Object.keys(written), ['log-level', 'registry-mirrors', 'max-concurrent-downloads']);
@@ -75,6 +79,7 @@ describe('layover docker configure / revert with a real dockerd', () => {
     assert.match(result.stdout, new RegExp(`^Docker Engine 20\\.10\\.\\S+ at ${dockerd.host}$`, 'm'));
     assert.match(result.stdout, new RegExp(`^Registry mirrors: ${mirror.url}/, ${OTHER_MIRROR}/$`, 'm'));
     assert.match(result.stdout, new RegExp(`^daemon.json: ${dockerd.configFile}$`, 'm'), 'read from dockerd --config-file');
+    assert.match(result.stdout, /^Verified: Docker's pulls reach Layover \(a probe pull arrived at /m);
   });
 
   test('docker pull of a Docker Hub image goes through Layover', async () => {
@@ -142,6 +147,7 @@ describe('layover docker configure / revert with a real dockerd', () => {
 
 describe('layover docker revert when daemon.json had no registry-mirrors before configure', () => {
   // dockerd reloads only the keys present in its file: a key that is simply gone leaves the mirror in force.
+  // Nothing listens there: these tests are about the file and the reload, so configure is told not to check pulls.
   const layoverMirror = 'http://127.0.0.1:5998';
   let work: string;
   let dockerd: TestDockerd;
@@ -150,7 +156,7 @@ describe('layover docker revert when daemon.json had no registry-mirrors before 
 
   before(async () => {
     work = await makeTempDir('runtimes-docker-no-mirrors');
-    dockerd = await startDockerd({ configFile: join(work, 'daemon.json'), daemonConfig: { 'log-level': 'info' } });
+    dockerd = await startDockerd({ configFile: join(work, 'daemon.json'), daemonConfig: { 'log-level': 'info' }, env: await registryTrafficStaysHere() });
     env = { DOCKER_HOST: dockerd.host };
     configFlags = ['--daemon-json', dockerd.configFile, '--pid-file', dockerd.pidFile];
   });
@@ -160,7 +166,7 @@ describe('layover docker revert when daemon.json had no registry-mirrors before 
   });
 
   test('configure: the Docker API lists the mirror', async () => {
-    const result = await layover(['docker', 'configure', '--mirror', layoverMirror, ...configFlags], env);
+    const result = await layover(['docker', 'configure', '--mirror', layoverMirror, '--no-verify', ...configFlags], env);
     assert.equal(result.code, 0, explain(result));
     assert.deepEqual((await dockerd.info()).RegistryConfig?.Mirrors, [`${layoverMirror}/`]);
   });
@@ -181,7 +187,7 @@ describe('layover docker revert when daemon.json had no registry-mirrors before 
   });
 
   test('revert repairs an engine left with the mirror by a revert that dropped the key', async () => {
-    const configured = await layover(['docker', 'configure', '--mirror', layoverMirror, ...configFlags], env);
+    const configured = await layover(['docker', 'configure', '--mirror', layoverMirror, '--no-verify', ...configFlags], env);
     assert.equal(configured.code, 0, explain(configured));
     await dockerd.writeConfig({ 'log-level': 'info' }); // what a key-dropping revert left behind
     await dockerd.reload();
@@ -197,7 +203,7 @@ describe('layover docker configure against a dockerd started with a --registry-m
   let dockerd: TestDockerd;
 
   before(async () => {
-    dockerd = await startDockerd({ daemonConfig: { 'log-level': 'info' }, extraArgs: ['--registry-mirror', OTHER_MIRROR] });
+    dockerd = await startDockerd({ daemonConfig: { 'log-level': 'info' }, extraArgs: ['--registry-mirror', OTHER_MIRROR], env: await registryTrafficStaysHere() });
   });
   after(async () => {
     await dockerd?.stop();

@@ -12,9 +12,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RequestRecord } from '../../src-main/api/types.js';
 import { startLayover, type LayoverUnderTest } from '../support/layover.js';
-import { freePort, LOOPBACK } from '../support/ports.js';
 import { makeTempDir, removeTempDir, runCommand, type RunResult } from '../support/process.js';
-import { explain, layover, registryWithImages, UNRESOLVABLE_REGISTRY, type SeededRegistry } from './support.js';
+import { explain, layover, registryTrafficStaysHere, registryWithImages, UNRESOLVABLE_REGISTRY, type SeededRegistry } from './support.js';
 
 const PODMAN = '/usr/bin/podman';
 
@@ -96,9 +95,6 @@ async function isolatedPodmanEnvironment(work: string): Promise<NodeJS.ProcessEn
   // Podman insists on a storage.conf naming driver and runroot; it says the same as the flags.
   const [root, runroot] = [join(work, 'root'), join(work, 'run')];
   await writeFile(join(work, 'storage.conf'), `[storage]\ndriver = "vfs"\ngraphroot = "${root}"\nrunroot = "${runroot}"\n`);
-  // Were the mirror ever skipped, Podman would go to the registries themselves: a closed loopback port as the
-  // proxy keeps that on this machine (loopback, where Layover listens, is never proxied).
-  const nowhere = `http://${LOOPBACK}:${await freePort()}`;
   return {
     PATH: process.env.PATH,
     HOME: home,
@@ -106,9 +102,7 @@ async function isolatedPodmanEnvironment(work: string): Promise<NodeJS.ProcessEn
     CONTAINERS_REGISTRIES_CONF: join(work, 'registries.conf'),
     CONTAINERS_CONF: join(work, 'containers.conf'),
     CONTAINERS_STORAGE_CONF: join(work, 'storage.conf'),
-    HTTP_PROXY: nowhere,
-    HTTPS_PROXY: nowhere,
-    NO_PROXY: LOOPBACK,
+    ...(await registryTrafficStaysHere()),
   };
 }
 

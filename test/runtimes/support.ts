@@ -18,6 +18,17 @@ const CLI_MAIN = join(REPO_ROOT, 'src-main', 'cli', 'main.ts');
 /** A registry name that never resolves (RFC 2606 .invalid): reaching it proves the mirror was used. */
 export const UNRESOLVABLE_REGISTRY = 'dtr.layover-test.invalid';
 
+/**
+ * Environment for a runtime (dockerd, podman) whose registry traffic must stay
+ * on this machine: were the mirror ever skipped, it would fall back to the
+ * registry itself (Docker Hub), so every proxied request goes to a closed
+ * loopback port instead. Loopback, where Layover listens, is never proxied.
+ */
+export async function registryTrafficStaysHere(): Promise<NodeJS.ProcessEnv> {
+  const nowhere = `http://${LOOPBACK}:${await freePort()}`;
+  return { HTTP_PROXY: nowhere, HTTPS_PROXY: nowhere, NO_PROXY: LOOPBACK };
+}
+
 /** Runs `layover ARGS...` from source; never throws on a non-zero exit. */
 export function layover(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   return runCommand(process.execPath, ['--import', 'tsx', CLI_MAIN, ...args], {

@@ -59,6 +59,8 @@ export interface StartDockerdOptions {
   /** --debug: dockerd then logs every registry request it makes (useful to see mirror attempts). */
   debug?: boolean;
   extraArgs?: string[];
+  /** Added to dockerd's environment, e.g. HTTPS_PROXY to keep its registry traffic on this machine. */
+  env?: NodeJS.ProcessEnv;
   readyTimeoutMs?: number;
 }
 
@@ -119,6 +121,7 @@ export async function startDockerd(options: StartDockerdOptions = {}): Promise<T
       command: DOCKERD_BINARY,
       args: dockerdArgs(paths, namespace, options),
       logFile: paths.logFile,
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
       ready: { kind: 'http', url: 'http://localhost/_ping', socketPath: paths.socketPath, accept: (status) => status === 200 },
       readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
     });

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { ActivityEvent, CacheCounters, RequestRecord, TransferStatus } from '../../api/types.js';
+import { ProbeLog } from './pull-probes.js';
 
 const RECENT_REQUESTS = 200;
 const RECENT_EVENTS = 100;
@@ -42,6 +43,8 @@ export class TransferTracker {
  */
 export class Telemetry extends EventEmitter<TelemetryEvents> {
   readonly counters = { hits: 0, misses: 0, bytesServedFromCache: 0, bytesFetchedUpstream: 0, upstreamErrors: 0 };
+  /** Pull probes that reached the mirror: the proof that a runtime's pulls arrive (pull-probes.ts). */
+  readonly probes = new ProbeLog();
   private readonly transfers = new Map<string, TransferTracker>();
   private readonly requests: RequestRecord[] = [];
   private readonly events: ActivityEvent[] = [];
