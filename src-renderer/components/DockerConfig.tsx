@@ -5,6 +5,13 @@ import { useAction, useAsync } from '../lib/use-async.js';
 import { DiffView } from './DiffView.js';
 import { ActionError, ErrorMessage, Loading } from './ui.js';
 
+/** What happened, in a line; whether pulls really arrive is the page's pull check, shown beside it. */
+function appliedMessage(revert: boolean, status: DockerStatus): string {
+  if (revert) return 'Docker no longer uses Layover.';
+  if (status.pullCheck?.outcome === 'pending') return 'daemon.json now lists Layover: restart Docker Desktop to apply it.';
+  return status.usesLayover ? 'Docker now uses Layover as its registry mirror.' : 'Docker no longer uses Layover.';
+}
+
 /**
  * Shows what applying (or reverting) Layover as Docker's registry mirror
  * would change in daemon.json, and does it on request. Used by the Docker
@@ -62,7 +69,7 @@ export function DockerConfigChange({ docker, onApplied }: { docker: DockerStatus
               disabled={!preview.data.changed || apply.busy}
               onClick={() =>
                 void apply.run().then((status) => {
-                  if (status) setApplied(status.usesLayover ? 'Docker now uses Layover as its registry mirror.' : 'Docker no longer uses Layover.');
+                  if (status) setApplied(appliedMessage(revert, status));
                 })
               }
             >

@@ -1,4 +1,4 @@
-import { screen, within } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { emptyState, NOW, renderApp } from '../test/render.js';
@@ -30,6 +30,43 @@ describe('Docker', () => {
     expect(fake.calls.filter((c) => c.method === 'applyDockerConfig').map((c) => c.arg)).toEqual([{}]);
     expect(await screen.findByText('Docker now uses Layover as its registry mirror.')).toBeTruthy();
     expect(screen.getByTestId('docker-uses-layover').dataset.state).toBe('yes');
+    const check = await screen.findByTestId('docker-pull-check');
+    expect(check.dataset.outcome).toBe('reaches');
+    expect(check.textContent).toContain("Docker's pulls reach Layover (a probe pull arrived at http://127.0.0.1:5050)");
+  });
+
+  it('reports a configured mirror that Docker cannot reach, and checks again on request', async () => {
+    const user = userEvent.setup();
+    const state = dockerNotUsingLayover();
+    state.dockerPullsArrive = false;
+    const { fake } = renderApp({ page: 'docker', state });
+    await user.click(await screen.findByTestId('docker-apply'));
+    const check = await screen.findByTestId('docker-pull-check');
+    expect(check.dataset.outcome).toBe('unreachable');
+    expect(check.className).toContain('notice-bad');
+    expect(check.textContent).toContain('Docker is configured with http://127.0.0.1:5050 but its pulls do not reach Layover: a firewall');
+
+    fake.state.dockerPullsArrive = true; // the firewall opened
+    await user.click(screen.getByRole('button', { name: 'Check again' }));
+    expect(fake.calls.filter((c) => c.method === 'getDockerStatus').at(-1)?.arg).toEqual({ recheck: true });
+    await waitFor(() => expect(screen.getByTestId('docker-pull-check').dataset.outcome).toBe('reaches'));
+  });
+
+  it('on Docker Desktop writes host.docker.internal in place of 127.0.0.1, and explains the restart', async () => {
+    const user = userEvent.setup();
+    const state = dockerNotUsingLayover();
+    state.docker = { ...state.docker, isDesktop: true, mirrors: ['http://127.0.0.1:5050'], layoverMirror: 'http://host.docker.internal:5050' };
+    state.daemonJson = { 'registry-mirrors': ['http://127.0.0.1:5050'] };
+    renderApp({ page: 'docker', state });
+    expect((await screen.findByTestId('docker-desktop-note')).textContent).toContain('http://host.docker.internal:5050, the address the VM reaches this computer by');
+    const diff = await screen.findByTestId('config-diff');
+    expect([...diff.querySelectorAll('[data-kind=added]')].some((l) => l.textContent?.includes('"http://host.docker.internal:5050"'))).toBe(true);
+    expect([...diff.querySelectorAll('[data-kind=removed]')].some((l) => l.textContent?.includes('"http://127.0.0.1:5050"'))).toBe(true);
+    expect(screen.getByTestId('docker-apply-how').textContent).toContain('restart Docker Desktop');
+
+    await user.click(screen.getByTestId('docker-apply'));
+    expect(await screen.findByText('daemon.json now lists Layover: restart Docker Desktop to apply it.')).toBeTruthy();
+    expect((await screen.findByTestId('docker-pull-check')).dataset.outcome).toBe('pending');
   });
 
   it('previews and applies the revert', async () => {

@@ -1,5 +1,5 @@
 import { useId, useState } from 'react';
-import type { DockerStatus, RuntimeSnippet } from '../../src-main/api/types.js';
+import type { DockerPullCheck, DockerStatus, RuntimeSnippet } from '../../src-main/api/types.js';
 import { useApi } from '../app/api-context.js';
 import { useLayoverEvent, useLive } from '../app/live.js';
 import { DockerConfigChange } from '../components/DockerConfig.js';
@@ -16,6 +16,10 @@ export function DockerPage() {
       docker.setData(() => next);
     }
   });
+  const recheck = useAction(async () => {
+    const next = await api.getDockerStatus({ recheck: true });
+    docker.setData(() => next);
+  });
 
   return (
     <>
@@ -26,7 +30,11 @@ export function DockerPage() {
         ) : docker.error && !docker.data ? (
           <ErrorMessage error={docker.error} what="Docker's status" onRetry={() => void docker.reload()} />
         ) : docker.data ? (
-          <DockerFacts docker={docker.data} mirrorUrl={status?.mirrorUrl} />
+          <>
+            <DockerFacts docker={docker.data} mirrorUrl={status?.mirrorUrl} />
+            {docker.data.pullCheck ? <PullCheckResult check={docker.data.pullCheck} onRecheck={() => void recheck.run()} rechecking={recheck.busy} /> : null}
+            <ActionError error={recheck.error} />
+          </>
         ) : null}
       </Section>
 
@@ -36,6 +44,7 @@ export function DockerPage() {
           testId="docker-configure"
           description="Docker sends Docker Hub pulls to its registry mirrors. Layover adds itself first and keeps your other settings."
         >
+          {docker.data.isDesktop ? <DesktopNote docker={docker.data} /> : null}
           <DockerConfigChange docker={docker.data} onApplied={(next) => docker.setData(() => next)} />
         </Section>
       ) : null}
@@ -53,6 +62,43 @@ export function DockerPage() {
       </Section>
     </>
   );
+}
+
+const PULL_CHECK_TONE: Record<DockerPullCheck['outcome'], string> = { reaches: 'good', unreachable: 'bad', pending: 'warn' };
+
+/**
+ * Whether Docker's pulls really arrive at Layover: Layover asked Docker for a
+ * probe image and watched for it at its mirror. A listed mirror that Docker
+ * cannot reach is shown as the problem it is, with its likely cause.
+ */
+export function PullCheckResult({ check, onRecheck, rechecking }: { check: DockerPullCheck; onRecheck(): void; rechecking: boolean }) {
+  return (
+    <div className={`notice notice-${PULL_CHECK_TONE[check.outcome]}`} role="status" data-testid="docker-pull-check" data-outcome={check.outcome}>
+      <p>
+        {check.outcome === 'reaches' ? <strong>Verified. </strong> : check.outcome === 'unreachable' ? <strong>Not reaching Layover. </strong> : null}
+        {check.message}
+      </p>
+      <button type="button" className="button" onClick={onRecheck} disabled={rechecking} data-testid="docker-recheck">
+        {rechecking ? 'Checking…' : 'Check again'}
+      </button>
+    </div>
+  );
+}
+
+/** Docker Desktop's engine lives in a VM: why Layover writes another address, and why a restart is needed. */
+export function DesktopNote({ docker }: { docker: DockerStatus }) {
+  return (
+    <p className="notice notice-warn" data-testid="docker-desktop-note">
+      Docker Desktop runs its engine in a VM, where 127.0.0.1 is the VM itself. Layover therefore writes{' '}
+      <code>{docker.layoverMirror ?? 'http://host.docker.internal:PORT'}</code>, the address the VM reaches this computer by. Docker Desktop reads
+      daemon.json only when it starts: after applying, restart it (Docker menu → Restart), then check again.
+    </p>
+  );
+}
+
+/** Docker lists a mirror as http://host:port/; Layover names it without the slash. */
+function sameMirror(a: string, b: string | undefined): boolean {
+  return b !== undefined && a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 }
 
 function DockerFacts({ docker, mirrorUrl }: { docker: DockerStatus; mirrorUrl?: string | undefined }) {
@@ -86,7 +132,7 @@ function DockerFacts({ docker, mirrorUrl }: { docker: DockerStatus; mirrorUrl?: 
             <ul className="plain-list">
               {docker.mirrors.map((m) => (
                 <li key={m}>
-                  <code>{m}</code> {m === mirrorUrl ? <span className="muted small">(Layover)</span> : null}
+                  <code>{m}</code> {sameMirror(m, docker.layoverMirror ?? mirrorUrl) ? <span className="muted small">(Layover)</span> : null}
                 </li>
               ))}
             </ul>

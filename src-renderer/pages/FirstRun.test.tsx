@@ -80,6 +80,7 @@ describe('First run', () => {
     await user.click(screen.getByTestId('docker-apply'));
     expect((await screen.findByText('Docker now uses Layover as its registry mirror.')).getAttribute('role')).toBe('status');
     expect(fake.state.docker.usesLayover).toBe(true);
+    expect((await screen.findByTestId('docker-pull-check')).dataset.outcome).toBe('reaches');
 
     await user.click(screen.getByTestId('first-run-finish'));
     expect(await screen.findByRole('heading', { level: 1, name: 'Overview' })).toBeTruthy();

@@ -8,6 +8,7 @@ import { ActionError, Badge, Empty, ErrorMessage, Loading, PageHeader } from '..
 import { plural } from '../lib/format.js';
 import { checkEndpointUrl } from '../lib/settings-form.js';
 import { useAction, useAsync } from '../lib/use-async.js';
+import { DesktopNote, PullCheckResult } from './Docker.js';
 import { ConnectionResult } from './Settings.js';
 
 type Step = 'connect' | 'repositories' | 'docker';
@@ -319,6 +320,10 @@ function DockerStep({ onFinish, onBack, finishing }: { onFinish(): void; onBack(
   const api = useApi();
   const id = useId();
   const docker = useAsync(() => api.getDockerStatus(), [api]);
+  const recheck = useAction(async () => {
+    const next = await api.getDockerStatus({ recheck: true });
+    docker.setData(() => next);
+  });
   return (
     <div aria-labelledby={`${id}-title`} role="group">
       <h2 id={`${id}-title`} tabIndex={-1}>
@@ -335,7 +340,12 @@ function DockerStep({ onFinish, onBack, finishing }: { onFinish(): void; onBack(
           the Podman and containerd snippets there.
         </div>
       ) : docker.data ? (
-        <DockerConfigChange docker={docker.data} onApplied={(next) => docker.setData(() => next)} />
+        <>
+          {docker.data.isDesktop ? <DesktopNote docker={docker.data} /> : null}
+          <DockerConfigChange docker={docker.data} onApplied={(next) => docker.setData(() => next)} />
+          {docker.data.pullCheck ? <PullCheckResult check={docker.data.pullCheck} onRecheck={() => void recheck.run()} rechecking={recheck.busy} /> : null}
+          <ActionError error={recheck.error} />
+        </>
       ) : null}
       <div className="form-actions form-actions-end">
         <button type="button" className="button button-quiet" onClick={onBack}>
@@ -343,7 +353,7 @@ function DockerStep({ onFinish, onBack, finishing }: { onFinish(): void; onBack(
         </button>
         <button
           type="button"
-          className={`button${docker.data && (docker.data.usesLayover || !docker.data.available) ? ' button-primary' : ''}`}
+          className={`button${docker.data && (docker.data.pullCheck?.outcome === 'reaches' || !docker.data.available) ? ' button-primary' : ''}`}
           onClick={onFinish}
           disabled={finishing}
           data-testid="first-run-finish"

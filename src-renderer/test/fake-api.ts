@@ -8,7 +8,7 @@ import type { LayoverApi, LayoverMethod } from '../../src-main/api/layover-api.j
 import { LayoverApiError } from '../../src-main/api/http-client.js';
 import { advanceDemo, cancelDemo, idleDemo, startedDemo } from './fake-demo.js';
 import type {
-  Activity, ConnectionTestResult, DemoStatus, DockerConfigPreview, DockerStatus, EndpointSettings, JobStatus,
+  Activity, ConnectionTestResult, DemoStatus, DockerConfigPreview, DockerPullCheck, DockerStatus, EndpointSettings, JobStatus,
   LayoverEvent, PrefetchRequest, PrefetchRule, RepositoryEntry, RepositoryPage, RuleStatus,
   RuntimeSnippet, Settings, Status, TagState,
 } from '../../src-main/api/types.js';
@@ -25,6 +25,8 @@ export interface FakeState {
   /** Tags by "registry/repository". */
   tags: Record<string, TagState[]>;
   docker: DockerStatus;
+  /** What Layover's pull check finds once Docker lists its mirror (the real one sends a probe through Docker). */
+  dockerPullsArrive: boolean;
   /** daemon.json as it is now, before Layover touches it. */
   daemonJson: Record<string, unknown>;
   snippets: RuntimeSnippet[];
@@ -141,6 +143,7 @@ export function emptyState(now = Date.now()): FakeState {
     catalogSource: 'catalog',
     tags: {},
     docker: baseDocker(),
+    dockerPullsArrive: true,
     daemonJson: { 'log-driver': 'json-file' },
     snippets: baseSnippets(),
     connection: (endpoint) => ({ ok: true, url: endpoint.url, latencyMs: 42, auth: 'bearer' }),
@@ -359,14 +362,19 @@ export function createFakeApi(initial: FakeState = emptyState()): FakeApi {
       })),
     })),
   });
+  // Docker Desktop's VM reaches this computer as host.docker.internal, as the real runtimes write it.
+  const layoverMirror = (): string => (state.docker.isDesktop ? state.status.mirrorUrl.replace('127.0.0.1', 'host.docker.internal') : state.status.mirrorUrl);
+  const dockerPullCheck = (): DockerPullCheck => (state.dockerPullsArrive
+    ? { outcome: 'reaches', message: `Docker's pulls reach Layover (a probe pull arrived at ${layoverMirror()})`, checkedAt: Date.now() }
+    : { outcome: 'unreachable', message: `Docker is configured with ${layoverMirror()} but its pulls do not reach Layover: a firewall between Docker and Layover`, checkedAt: Date.now() });
   const dockerPreview = (revert: boolean): DockerConfigPreview => {
     const before = state.daemonJson;
-    const mirrors = ((before['registry-mirrors'] as string[] | undefined) ?? []).filter((m) => m !== state.status.mirrorUrl);
+    const mirrors = ((before['registry-mirrors'] as string[] | undefined) ?? []).filter((m) => m !== state.status.mirrorUrl && m !== layoverMirror());
     const after: Record<string, unknown> = { ...before };
     if (revert) {
       if (mirrors.length) after['registry-mirrors'] = mirrors;
       else delete after['registry-mirrors'];
-    } else after['registry-mirrors'] = [state.status.mirrorUrl, ...mirrors];
+    } else after['registry-mirrors'] = [layoverMirror(), ...mirrors];
     const beforeText = `${JSON.stringify(before, null, 2)}\n`;
     const afterText = `${JSON.stringify(after, null, 2)}\n`;
     return {
@@ -374,7 +382,7 @@ export function createFakeApi(initial: FakeState = emptyState()): FakeApi {
       before: beforeText,
       after: afterText,
       changed: beforeText !== afterText,
-      apply: 'SIGHUP to dockerd (pid 812): running containers keep running',
+      apply: state.docker.isDesktop ? 'restart Docker Desktop (it reads daemon.json only when it starts)' : 'SIGHUP to dockerd (pid 812): running containers keep running',
     };
   };
   const newJob = (request: { registry: string; repository: string; tags: string[]; ruleId?: string }): JobStatus => {
@@ -520,13 +528,23 @@ export function createFakeApi(initial: FakeState = emptyState()): FakeApi {
       return settings;
     }),
     testConnection: (endpoint) => answer('testConnection', { ...endpoint, password: endpoint.password ? '***' : undefined }, () => state.connection(endpoint)),
-    getDockerStatus: () => answer('getDockerStatus', undefined, () => state.docker),
+    getDockerStatus: (args) => answer('getDockerStatus', args, () => {
+      if (args?.recheck && state.docker.usesLayover) state.docker = { ...state.docker, pullCheck: dockerPullCheck() };
+      return state.docker;
+    }),
     previewDockerConfig: ({ revert }) => answer('previewDockerConfig', { revert }, () => dockerPreview(Boolean(revert))),
     applyDockerConfig: ({ revert }) => answer('applyDockerConfig', { revert }, () => {
       const preview = dockerPreview(Boolean(revert));
       state.daemonJson = JSON.parse(preview.after) as Record<string, unknown>;
-      const mirrors = (state.daemonJson['registry-mirrors'] as string[] | undefined) ?? [];
-      state.docker = { ...state.docker, mirrors, usesLayover: mirrors.includes(state.status.mirrorUrl) };
+      const listed = (state.daemonJson['registry-mirrors'] as string[] | undefined) ?? [];
+      // Docker Desktop takes the file only when it restarts: until then its mirrors stay, and the check is pending.
+      const mirrors = state.docker.isDesktop ? state.docker.mirrors : listed;
+      const usesLayover = mirrors.includes(layoverMirror());
+      const pullCheck: DockerPullCheck | undefined = revert ? undefined : state.docker.isDesktop && !usesLayover
+        ? { outcome: 'pending', message: 'Restart Docker Desktop to apply the change; then check that its pulls reach Layover (layover docker status)', checkedAt: Date.now() }
+        : dockerPullCheck();
+      const { pullCheck: _previous, ...rest } = state.docker;
+      state.docker = { ...rest, mirrors, usesLayover, layoverMirror: layoverMirror(), ...(pullCheck ? { pullCheck } : {}) };
       emit({ type: 'status', status: { ...state.status, docker: state.docker } });
       return state.docker;
     }),
