@@ -33,7 +33,11 @@ export function mirrorWitness(mirror: MirrorAddress, timeoutMs = 5_000): ProbeWi
     try {
       response = await fetch(`${mirrorUrl(here)}${PROBE_RECORD_PATH}${nonce}`, { signal: AbortSignal.timeout(timeoutMs) });
     } catch (error) {
-      return { silent: `nothing answers at ${here.host} from this computer (${causeOf(error)}): Layover is not running there, or listens on another port` };
+      const cause = causeOf(error);
+      if (/CERT|TLS|SSL/i.test(cause)) {
+        return { silent: `this computer does not trust the certificate of ${here.host} (${cause}), so it could not ask Layover: set NODE_EXTRA_CA_CERTS to its CA file and check again` };
+      }
+      return { silent: `nothing answers at ${here.host} from this computer (${cause}): Layover is not running there, or listens on another port` };
     }
     const body = await response.json().catch(() => undefined) as { arrived?: unknown } | undefined;
     if (typeof body?.arrived === 'boolean') return { arrived: body.arrived };

@@ -11,6 +11,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { RequestRecord } from '../../src-main/api/types.js';
+import { initTls, tlsFiles } from '../../src-main/app/tls/certificates.js';
+import { newProbeNonce } from '../../src-main/core/telemetry/pull-probes.js';
+import { parseMirrorAddress } from '../../src-main/runtimes/mirror-address.js';
+import { mirrorWitness } from '../../src-main/runtimes/pull-check.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
 import { startLayover, type LayoverUnderTest } from '../support/layover.js';
 import { freePort, LOOPBACK } from '../support/ports.js';
@@ -165,5 +169,35 @@ describe("the mirror's side of the probe", () => {
     assert.equal(ordinary.status, 404);
     await ordinary.body?.cancel();
     assert.ok(await upstream.count({ since: mark, pathIncludes: '/v2/library/layover-probe/manifests/latest' }) >= 1);
+  });
+});
+
+describe('asking a mirror whether a probe arrived, from the command line', () => {
+  let work: string;
+  let upstream: TestRegistry;
+  let tlsMirror: LayoverUnderTest;
+
+  before(async () => {
+    work = await makeTempDir('runtimes-probe-witness');
+    upstream = await startRegistry({ name: 'not-layover' });
+    await initTls(work, [LOOPBACK]);
+    const files = tlsFiles(work);
+    tlsMirror = await startLayover({ upstream: upstream.url, settings: { tls: { certFile: files.serverCert, keyFile: files.serverKey } } });
+  });
+  after(async () => {
+    await tlsMirror?.stop();
+    await upstream?.destroy();
+    if (work) await removeTempDir(work);
+  });
+
+  test('another program on the port is named as such, not taken for a Layover that saw nothing', async () => {
+    const answer = await mirrorWitness(parseMirrorAddress(upstream.url))(newProbeNonce());
+    assert.deepEqual(answer, { silent: `${upstream.host} answers (HTTP 404), but not as Layover: another program has that port` });
+  });
+
+  test('a Layover whose certificate this computer does not trust is said so, with what to do', async () => {
+    const answer = await mirrorWitness(parseMirrorAddress(`https://${tlsMirror.host}`))(newProbeNonce());
+    assert.ok('silent' in answer, JSON.stringify(answer));
+    assert.match(answer.silent, new RegExp(`^this computer does not trust the certificate of ${tlsMirror.host} \\(\\w+\\), so it could not ask Layover: set NODE_EXTRA_CA_CERTS`));
   });
 });
