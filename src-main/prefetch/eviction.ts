@@ -18,40 +18,67 @@ export interface EvictionRequest {
   reserveBytes?: number;
 }
 
+/** Blobs read from the ordered index at a time: eviction never holds the whole store in memory. */
+const EVICTION_PAGE = 256;
+
 /**
- * Least-recently-used eviction under the quota. Access times are the
- * metadata index's (every pull and prefetch touches what it reads); a blob
- * never touched counts from its file time. Pinned and busy blobs stay.
+ * Least-recently-used eviction under the quota, oldest first from the
+ * index's ordered access times (every pull and prefetch touches what it
+ * reads; a blob never read counts from its arrival). Pinned and busy blobs
+ * stay. Reads pages of the order until enough is freed, so its cost follows
+ * what it frees, not the size of the cache.
  */
 export async function evictToQuota(core: PrefetchCore, request: EvictionRequest): Promise<GcReport> {
-  const blobs = await core.store.list();
-  const pinned = blobs.filter((blob) => request.pinned.has(blob.digest));
+  const pinned = pinnedUsage(core, request.pinned);
   const report: GcReport = {
     freedBytes: 0, freedBlobs: 0, bytesUsed: core.store.usage.bytes, quotaBytes: request.quotaBytes,
-    pinnedBytes: pinned.reduce((sum, blob) => sum + blob.size, 0), pinnedBlobs: pinned.length, busyBlobs: 0, summary: '',
+    pinnedBytes: pinned.bytes, pinnedBlobs: pinned.blobs, busyBlobs: 0, summary: '',
   };
   const reserve = request.reserveBytes ?? 0;
   if (request.quotaBytes > 0 && core.store.usage.bytes + reserve > request.quotaBytes) {
     const target = Math.min(request.quotaBytes * LOW_WATER, request.quotaBytes - reserve);
-    const candidates = blobs
-      .filter((blob) => !request.pinned.has(blob.digest))
-      .map((blob) => ({ ...blob, lastUsed: core.metadata.lastAccess(blob.digest) ?? blob.mtimeMs }))
-      .sort((a, b) => a.lastUsed - b.lastUsed);
-    for (const blob of candidates) {
-      if (core.store.usage.bytes <= target) break;
-      if (request.isBusy(blob.digest)) {
-        report.busyBlobs += 1;
-        continue;
+    // The order on disk includes the access times of the last second.
+    await core.metadata.flush().catch(() => undefined);
+    for (let after: { lastAccess: number; digest: string } | undefined; core.store.usage.bytes > target;) {
+      const page = core.metadata.oldestBlobs(EVICTION_PAGE, after);
+      if (page.length === 0) break;
+      for (const entry of page) {
+        if (core.store.usage.bytes <= target) break;
+        await evictOne(core, request, entry, report);
       }
-      await core.store.delete(blob.digest);
-      core.metadata.forget(blob.digest);
-      report.freedBytes += blob.size;
-      report.freedBlobs += 1;
+      after = page.at(-1);
     }
   }
   report.bytesUsed = core.store.usage.bytes;
   report.summary = summarize(report);
   return report;
+}
+
+/** Deletes one blob from the oldest page, unless it is pinned, busy, or was read since the page was taken. */
+async function evictOne(core: PrefetchCore, request: EvictionRequest, entry: { digest: string; lastAccess: number }, report: GcReport): Promise<void> {
+  if (request.pinned.has(entry.digest)) return;
+  const record = core.metadata.blob(entry.digest);
+  if (!record || record.lastAccess !== entry.lastAccess) return;
+  if (request.isBusy(entry.digest)) {
+    report.busyBlobs += 1;
+    return;
+  }
+  await core.store.delete(entry.digest);
+  core.metadata.forget(entry.digest);
+  report.freedBytes += record.size;
+  report.freedBlobs += 1;
+}
+
+function pinnedUsage(core: PrefetchCore, pinned: ReadonlySet<string>): { bytes: number; blobs: number } {
+  let bytes = 0;
+  let blobs = 0;
+  for (const digest of pinned) {
+    const record = core.metadata.blob(digest);
+    if (!record) continue;
+    bytes += record.size;
+    blobs += 1;
+  }
+  return { bytes, blobs };
 }
 
 function summarize(report: GcReport): string {
@@ -89,7 +116,7 @@ function cachedRepositoriesOf(core: PrefetchCore, rule: PrefetchRule) {
   const exact = matches ? undefined : resolveRepositorySafely(core, rule);
   return core.metadata.repositories()
     .filter(({ registry, repository }) => registry === rule.registry && (matches ? matches(repository) : repository === exact))
-    .map(({ registry, repository, record }) => ({ registry, repository, tags: record.tags }));
+    .map(({ registry, repository }) => ({ registry, repository, tags: core.metadata.repository(registry, repository)?.tags ?? {} }));
 }
 
 function resolveRepositorySafely(core: PrefetchCore, rule: PrefetchRule): string | undefined {

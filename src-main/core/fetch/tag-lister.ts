@@ -22,7 +22,7 @@ export class TagLister {
   constructor(private readonly metadata: MetadataIndex, private readonly freshnessMs: () => number) {}
 
   async list(client: RegistryClient, repository: string): Promise<TagList> {
-    const cached = this.metadata.repository(client.name, repository)?.tagList;
+    const cached = this.metadata.getTagList(client.name, repository);
     if (cached && Date.now() - cached.fetchedAt < this.freshnessMs()) return { tags: cached.tags, stale: false };
     try {
       const tags = (await this.fetchAll(client, repository)).sort(compareLexically);

@@ -5,6 +5,24 @@ import { Ingest } from './ingest.js';
 import { requireDigest } from './digest.js';
 import { parseDigest } from '../oci/grammar.js';
 
+/** Folders of the store are its owner's alone, like the files in them (0600, see Ingest). */
+export const PRIVATE_DIR_MODE = 0o700;
+
+export interface StoreUsage {
+  bytes: number;
+  blobs: number;
+}
+
+/**
+ * Where the store records which blobs it holds, so that usage and eviction
+ * never need a walk of the files (the metadata index implements it).
+ */
+export interface BlobIndex {
+  addBlob(digest: string, size: number): void;
+  removeBlob(digest: string): void;
+  usage(): Readonly<StoreUsage>;
+}
+
 /**
  * Content-addressed blobs under the data directory:
  *   blobs/<algorithm>/<first two hex>/<hex>   verified, immutable
@@ -15,23 +33,25 @@ import { parseDigest } from '../oci/grammar.js';
 export class BlobStore {
   readonly blobsDir: string;
   readonly ingestDir: string;
-  /** Kept current as blobs arrive and leave, so usage never needs a scan after start. */
-  readonly usage = { bytes: 0, blobs: 0 };
+  /** Without an index (tests of the bytes alone), usage counts what this instance stored and deleted. */
+  private readonly counted: StoreUsage = { bytes: 0, blobs: 0 };
 
-  constructor(readonly dataDir: string) {
+  constructor(readonly dataDir: string, private readonly index?: BlobIndex) {
     this.blobsDir = join(dataDir, 'blobs');
     this.ingestDir = join(dataDir, 'ingest');
   }
 
+  /** Bytes and blobs held, from the index: kept current as blobs arrive and leave, never by a scan. */
+  get usage(): Readonly<StoreUsage> {
+    return this.index?.usage() ?? this.counted;
+  }
+
   /** Creates the folders and removes whatever a crash left half-written. */
   async open(): Promise<{ removedLeftovers: number }> {
-    await mkdir(this.blobsDir, { recursive: true });
+    await mkdir(this.blobsDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const leftovers = await readdir(this.ingestDir).catch(() => [] as string[]);
     await rm(this.ingestDir, { recursive: true, force: true });
-    await mkdir(this.ingestDir, { recursive: true });
-    const blobs = await this.list();
-    this.usage.blobs = blobs.length;
-    this.usage.bytes = blobs.reduce((sum, blob) => sum + blob.size, 0);
+    await mkdir(this.ingestDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     return { removedLeftovers: leftovers.length };
   }
 
@@ -55,13 +75,10 @@ export class BlobStore {
 
   async createIngest(digest: string, expectedSize?: number): Promise<Ingest> {
     const finalPath = this.pathOf(digest);
-    await mkdir(join(finalPath, '..'), { recursive: true });
+    await mkdir(join(finalPath, '..'), { recursive: true, mode: PRIVATE_DIR_MODE });
     const ingest = new Ingest(digest, join(this.ingestDir, randomUUID()), finalPath, expectedSize);
     await ingest.start();
-    ingest.once('verified', () => {
-      this.usage.bytes += ingest.bytesWritten;
-      this.usage.blobs += 1;
-    });
+    ingest.once('verified', () => this.recordAdded(digest, ingest.bytesWritten));
     return ingest;
   }
 
@@ -78,26 +95,44 @@ export class BlobStore {
     await ingest.finish();
   }
 
+  /** Removes the file and its record; a record whose file was already gone is dropped too. */
   async delete(digest: string): Promise<void> {
     const size = await this.sizeOf(digest);
-    if (size === undefined) return;
-    await rm(this.pathOf(digest), { force: true });
-    this.usage.bytes -= size;
-    this.usage.blobs -= 1;
+    if (size !== undefined) await rm(this.pathOf(digest), { force: true });
+    if (this.index) this.index.removeBlob(digest);
+    else if (size !== undefined) {
+      this.counted.bytes -= size;
+      this.counted.blobs -= 1;
+    }
   }
 
-  /** Every verified blob with its size and last modification, for usage and eviction. */
-  async list(): Promise<Array<{ digest: string; size: number; mtimeMs: number }>> {
-    const found: Array<{ digest: string; size: number; mtimeMs: number }> = [];
+  /**
+   * The digests of the blob files, one prefix folder at a time (about 1/256 of
+   * the store each): for the import of an old data directory and the
+   * background check, which stat only what they need.
+   */
+  async *digestsByFolder(): AsyncGenerator<string[]> {
     for (const algorithm of await readdir(this.blobsDir).catch(() => [] as string[])) {
       for (const prefix of await readdir(join(this.blobsDir, algorithm)).catch(() => [] as string[])) {
-        for (const encoded of await readdir(join(this.blobsDir, algorithm, prefix)).catch(() => [] as string[])) {
-          const digest = `${algorithm}:${encoded}`;
-          const info = parseDigest(digest) && (await stat(join(this.blobsDir, algorithm, prefix, encoded)).catch(() => undefined));
-          if (info && info.isFile()) found.push({ digest, size: info.size, mtimeMs: info.mtimeMs });
-        }
+        const names = await readdir(join(this.blobsDir, algorithm, prefix)).catch(() => [] as string[]);
+        const digests = names.flatMap((name) => digestOfFile(algorithm, prefix, name) ?? []);
+        if (digests.length > 0) yield digests;
       }
     }
-    return found;
   }
+
+  private recordAdded(digest: string, size: number): void {
+    if (this.index) {
+      this.index.addBlob(digest, size);
+      return;
+    }
+    this.counted.bytes += size;
+    this.counted.blobs += 1;
+  }
+}
+
+/** The digest a file in the blobs folder holds, or undefined for a file the store would never have put there. */
+function digestOfFile(algorithm: string, prefix: string, name: string): string | undefined {
+  const digest = `${algorithm}:${name}`;
+  return parseDigest(digest) && name.startsWith(prefix) && prefix.length === 2 ? digest : undefined;
 }

@@ -44,7 +44,8 @@ export class Ingest extends EventEmitter {
   }
 
   async start(): Promise<void> {
-    this.handle = await open(this.path, 'wx');
+    // Owner-only from the first byte: the rename into place keeps the mode.
+    this.handle = await open(this.path, 'wx', 0o600);
   }
 
   async write(chunk: Buffer): Promise<void> {
