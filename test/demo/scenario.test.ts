@@ -51,9 +51,9 @@ describe('the demo scenario', () => {
     const handles = openNetworkHandles();
     const controller = new AbortController();
     const statuses: DemoStatus[] = [];
-    // 2 Mbit/s: the direct pull of 256 KiB takes a second, time enough to cancel it halfway.
+    // 512 kbit/s: the direct pull of 256 KiB takes four seconds, time enough for a late status tick to cancel it halfway.
     const run = runDemoScenario({
-      sizeBytes: TINY_SIZE, link: '2mbit,20ms', client: 'layover', tempParent, signal: controller.signal,
+      sizeBytes: TINY_SIZE, link: '512kbit,20ms', client: 'layover', tempParent, signal: controller.signal,
       onStatus: (status) => {
         statuses.push(status);
         if (status.pulls[0]!.bytesDone > 0) controller.abort(new Error('stop'));
