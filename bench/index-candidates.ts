@@ -246,9 +246,9 @@ async function load(name: CandidateName, shape: Shape, dir: string): Promise<num
 
 /** Second child, on the loaded files: opens and answers the questions an office asks all day. */
 async function measure(name: CandidateName, shape: Shape, dir: string): Promise<Omit<Measurement, 'loadSeconds'>> {
-  const rssBase = resident();
   const digests = sampleIndices(shape.blobs, LOOKUPS).map((i) => blobAt(i).digest);
   const tagQuestions = sampleIndices(shape.repositories * shape.tagsPerRepository, LOOKUPS).map((j) => tagAt(j, shape));
+  const rssBase = resident();
 
   const openStarted = performance.now();
   const index = await openCandidate(name, dir);
