@@ -70,7 +70,7 @@ const ROWS: Row[] = [
       return `${f!.clients} clients for ${f!.seconds} s, limits ${limits.perClientRequestsPerSecond} requests/s and ${limits.perClientConcurrency} in flight per client: ` +
         `${thousands(f!.requests as number)} requests, ${(Number(f!.bytes) / 1024 / MiB).toFixed(1)} GiB served, ${f!.throttled} answered 429, ${f!.errors} errors; ` +
         `open descriptors ${descriptors.beforeLoad} before the load, ${descriptors.peakUnderLoad} at its peak, ${descriptors.afterLoad} after; ` +
-        `resident memory ${memory.warm} MiB after warm-up, ${memory.end} MiB after the load (peak ${memory.peak} MiB)`;
+        `resident memory (lowest of each third of ${memory.samples} one-second samples after warm-up) ${memory.warm} MiB in the first third, ${memory.end} MiB in the last (peak ${memory.peak} MiB)`;
     },
   },
 ];
