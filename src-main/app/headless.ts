@@ -76,8 +76,12 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
     const metrics = createMetricsRegistry(core.telemetry, () => ({ bytesUsed: core.store.usage.bytes, blobs: core.store.usage.blobs }));
     admin = createAdminServer({ api, metrics, logger: options.logger, dashboardDir: findDashboard(), access, hosts: () => core.hostPolicy });
     try {
-      adminAddress = await listen(admin, parseHostPort(options.settings.admin, 'the admin address (--admin)'), 'admin address');
-      await writeAdminToken(adminAddress, adminToken);
+      const wanted = parseHostPort(options.settings.admin, 'the admin address (--admin)');
+      // The token is in place before the listener answers anything (a CLI started right after /healthz finds it);
+      // an ephemeral port is known only once bound.
+      if (wanted.port !== 0) await writeAdminToken(wanted, adminToken);
+      adminAddress = await listen(admin, wanted, 'admin address');
+      if (wanted.port === 0) await writeAdminToken(adminAddress, adminToken);
     } catch (error) {
       await closeServer(admin);
       await prefetch.stop();

@@ -21,6 +21,8 @@ export async function connectAdmin(adminFlag: string | undefined): Promise<Admin
   const baseUrl = adminFlag ? normalizeAdminUrl(adminFlag) : await runningAdminUrl();
   const token = await findAdminToken(baseUrl);
   if (!token) {
+    // Nothing listening there is the likelier story: let that failure speak (fetch rejects with its cause).
+    await fetch(`${baseUrl}/healthz`);
     throw new CliError(`no admin token for ${baseUrl}: only the user who started that Layover can drive it (or set ${TOKEN_ENV} to its token)`);
   }
   return { api: createHttpClient({ baseUrl, token }), baseUrl, token };
