@@ -87,6 +87,8 @@ describe('layover demo', () => {
   describe('with a Layover running on this machine', () => {
     let instance: HeadlessInstance;
     before(async () => {
+      // The instance's admin token goes where the command (a child inheriting this variable) looks for it.
+      process.env.LAYOVER_RUNTIME_DIR = join(sandbox.data, 'admin-tokens');
       instance = await startHeadless({
         // Where the command looks for the running instance: $XDG_DATA_HOME/layover.
         dataDir: join(sandbox.data, 'layover'),
@@ -104,7 +106,8 @@ describe('layover demo', () => {
       const result = await layoverDemo(['--json', '--size', TINY, '--link', FAST_LINK], sandbox);
       const json = lastLineJson(result);
       assertDemoResult(json, { client: 'layover' });
-      assert.match(result.stderr, new RegExp(`watch it in the dashboard: ${instance.adminUrl}/#/demo`));
+      // A browser must log in: the link carries a one-time code and leads to the demo page.
+      assert.match(result.stderr, new RegExp(`watch it in the dashboard: ${instance.adminUrl}/login\\?code=[A-Za-z0-9_-]{43}&next=%2F%23%2Fdemo\\n`));
       const inInstance = await instance.api.getDemo();
       assert.equal(inInstance.state, 'done');
       assert.deepEqual(inInstance.result, json, 'the run the terminal reported is the one the dashboard shows');
