@@ -17,7 +17,7 @@ import { ClientLimiter } from '../mirror/client-limits.js';
 import { createMirrorListener, type MirrorListener } from './mirror-listener.js';
 import { DEFAULT_LIMITS, redactSettings } from './settings.js';
 import { EventEmitter } from 'node:events';
-import type { RegistryRouter } from '../mirror/registry-routing.js';
+import type { RegistryRouter } from '../core/routing/registry-routing.js';
 import { removeInstance, writeInstance } from './instance.js';
 import { closeServer, formatHostPort, listen, parseHostPort, type HostPort } from './listen.js';
 import { buildRouter } from './registries.js';

@@ -1,6 +1,6 @@
 import type { RegistrySettings, Settings } from '../api/types.js';
 import { RegistryClient, type RegistryConfig } from '../core/upstream/registry-client.js';
-import { RegistryRouter } from '../mirror/registry-routing.js';
+import { RegistryRouter } from '../core/routing/registry-routing.js';
 import { DOCKER_HUB, DOCKER_HUB_ALIASES } from '../core/oci/docker-hub.js';
 
 /** Turns the registries of the settings into upstream clients and the router that picks among them. */

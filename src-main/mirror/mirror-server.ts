@@ -10,7 +10,7 @@ import { compareLexically, paginate, parsePageSize } from '../core/oci/paginatio
 import type { MetadataIndex } from '../core/store/metadata.js';
 import type { Telemetry } from '../core/telemetry/telemetry.js';
 import type { HostPolicy } from '../core/net/allowed-hosts.js';
-import { type RegistryRouter, type ResolvedName } from './registry-routing.js';
+import { type RegistryRouter, type ResolvedName } from '../core/routing/registry-routing.js';
 import { parseRoute, type Route } from './routes.js';
 import { API_VERSION_HEADER, blobHeaders, checkDigest, checkReference, parseRange, rangeNotSatisfiable, sendJson, sendOciError, sendPage } from './responses.js';
 import type { ClientAuthorizer } from './client-auth.js';

@@ -6,7 +6,7 @@ import type { BlobStore } from '../core/store/blob-store.js';
 import type { MetadataIndex } from '../core/store/metadata.js';
 import type { Telemetry } from '../core/telemetry/telemetry.js';
 import type { RegistryClient } from '../core/upstream/registry-client.js';
-import type { RegistryRouter } from '../mirror/registry-routing.js';
+import type { RegistryRouter } from '../core/routing/registry-routing.js';
 import { PrefetchError } from './failures.js';
 import type { ManifestLoader } from './image-walk.js';
 

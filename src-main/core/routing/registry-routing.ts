@@ -1,7 +1,7 @@
-import { OciError } from '../core/oci/errors.js';
-import { isValidName } from '../core/oci/grammar.js';
-import type { RegistryClient } from '../core/upstream/registry-client.js';
-import { DOCKER_HUB } from '../core/oci/docker-hub.js';
+import { OciError } from '../oci/errors.js';
+import { isValidName } from '../oci/grammar.js';
+import type { RegistryClient } from '../upstream/registry-client.js';
+import { DOCKER_HUB } from '../oci/docker-hub.js';
 
 
 export interface ResolvedName {
