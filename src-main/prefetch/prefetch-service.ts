@@ -7,7 +7,8 @@ import type {
 } from '../api/types.js';
 import { isUpstreamOutage } from '../core/fetch/upstream-errors.js';
 import { BandwidthBudget, type BandwidthBudgetOptions } from '../core/upstream/bandwidth.js';
-import { evictToQuota, isRepositoryGlob, pinnedByRules } from './eviction.js';
+import { evictToQuota } from '../core/store/quota.js';
+import { isRepositoryGlob, pinnedByRules } from './rule-pins.js';
 import type { GcReport } from '../api/types.js';
 import { explainFailure, PrefetchError } from './failures.js';
 import { formatBytes } from '../api/format.js';
