@@ -1,0 +1,72 @@
+/**
+ * Where a blob's bytes come from. DESIGN.md, "One blob pipeline": every byte
+ * enters through core's BlobFetcher from a *source* and through the store's
+ * verified ingest. The fetcher owns single flight, the ingest (hashing,
+ * verifying, renaming into place), resuming from kept bytes, telemetry and
+ * pacing; a source only knows how to hand over bytes of a digest from an
+ * offset on. An upstream endpoint is a source today (upstream-source.ts);
+ * a LAN peer (the office mesh) and a courier bundle plug in the same way.
+ *
+ * How a new source plugs in:
+ * 1. Implement BlobSource: `open(want)` answers the bytes from `want.offset`
+ *    (or from 0 when it cannot seek; say so in `start`), or undefined when it
+ *    does not hold the digest (the fetcher then asks the next source). Throw
+ *    only for a real failure; the fetcher tries the next source then, too.
+ *    Never verify, store or pace: the fetcher does, for every source alike.
+ *    Bytes that turn out wrong fail the digest check and are never served.
+ * 2. Register a BlobSourceProvider with `BlobFetcher.addSources(provider)`
+ *    (it returns the function that removes it again, for a stop). For each
+ *    blob the fetcher asks every provider for its sources, tries them in the
+ *    order given, providers in the order added, and the upstream last: the
+ *    upstream is always the fallback, so a source can make a pull faster,
+ *    never wrong and never impossible.
+ * 3. Say what the bytes cost: `kind` 'upstream' bytes are paced as the pull or
+ *    prefetch that asked for them, charged to `registry`'s budget; 'peer' and
+ *    'bundle' bytes do not cross the slow link and are reported to the pacer
+ *    as 'peer' (counted, never held back for prefetch).
+ * 4. If the transfer from a source fails midway, the fetcher continues from
+ *    the bytes already ingested with the next source (a resumable transfer)
+ *    or fails it (a pull's transfer: every client sees an error).
+ */
+
+/** What one source is asked for: a digest (of a repository, for the name-scoped upstream), from a byte offset on. */
+export interface BlobWant {
+  /** The registry the pull or prefetch is for (the name clients use: "docker.io"). */
+  registry: string;
+  /** The repository the blob was asked under; peers and bundles may ignore it (blobs are content-addressed). */
+  repository: string;
+  digest: string;
+  /** The size the manifest names, when the caller knows it (prefetch does; a pull does not). */
+  size?: number;
+  /** Bytes [0, offset) are already ingested: send from here on if you can. */
+  offset: number;
+  /** Aborted when the transfer stops (paused, yielded, shut down): end the body then. */
+  signal: AbortSignal;
+}
+
+/** Bytes of one blob handed over by a source. */
+export interface BlobBytes {
+  /** The offset the body starts at: want.offset when the source could seek, else 0 (the fetcher skips what it has). */
+  start: number;
+  /** The blob's whole size, when the source says it; undefined for a chunked upstream answer. */
+  size?: number;
+  body: AsyncIterable<Buffer>;
+  /** Ends the body early and frees its connection (the transfer stopped or failed). */
+  cancel(): void;
+  /** Who answered, for messages ("https://registry-1.docker.io", "peer 10.1.2.3"). */
+  from: string;
+}
+
+export type BlobSourceKind = 'upstream' | 'peer' | 'bundle';
+
+export interface BlobSource {
+  /** For logs and telemetry: "upstream docker.io", "peer alice-laptop". */
+  readonly name: string;
+  /** Upstream bytes cross the slow link and are paced against the registry's budget; peer and bundle bytes do not. */
+  readonly kind: BlobSourceKind;
+  /** The bytes from want.offset on, or undefined when this source does not hold the digest. */
+  open(want: BlobWant): Promise<BlobBytes | undefined>;
+}
+
+/** Sources for one blob, in the order to try them (empty: this provider has nothing for it). */
+export type BlobSourceProvider = (want: Omit<BlobWant, 'offset' | 'signal'>) => BlobSource[];
