@@ -32,6 +32,16 @@ export const realTiming: Timing = {
   },
 };
 
+/** How a bucket charged one chunk: when (its own clock), and how long it asked to wait for it first. */
+export interface Charge {
+  at: number;
+  /** The sleeps the bucket asked for before this chunk (ms; a loaded machine sleeps longer, never shorter). */
+  waitedMs: number;
+  /** The bucket's rate (bytes/s) and burst (bytes) at that moment: over any span, bytes charged ≤ burst + rate × span. */
+  rate: number;
+  burst: number;
+}
+
 /** Credit is kept for at most this long of the rate: an idle link does not bank a burst. */
 const BURST_SECONDS = 0.25;
 /** ...but always room for one large chunk, so tiny rates still move. */
@@ -67,24 +77,29 @@ export class TokenBucket {
   }
 
   /** Records bytes that already crossed the link (a pull): no wait, but later takers pay for them. */
-  spend(bytes: number): void {
+  spend(bytes: number, waitedMs = 0): Charge {
     this.refill();
     this.tokens -= bytes;
+    return { at: this.updatedAt, waitedMs, rate: this.rate, burst: this.capacity() };
   }
 
   /** Waits until the bucket is out of debt (after everyone who asked earlier), then spends. */
-  take(bytes: number, signal?: AbortSignal): Promise<void> {
-    const turn = this.queue.then(() => this.waitForCredit(signal)).then(() => this.spend(bytes));
-    this.queue = turn.catch(() => undefined);
+  take(bytes: number, signal?: AbortSignal): Promise<Charge> {
+    const turn = this.queue.then(() => this.waitForCredit(signal)).then((waitedMs) => this.spend(bytes, waitedMs));
+    this.queue = turn.then(() => undefined, () => undefined);
     return signal ? abortable(turn, signal) : turn;
   }
 
-  private async waitForCredit(signal?: AbortSignal): Promise<void> {
+  /** Resolves with the sleeps it asked for. */
+  private async waitForCredit(signal?: AbortSignal): Promise<number> {
+    let waitedMs = 0;
     for (;;) {
       signal?.throwIfAborted();
       this.refill();
-      if (this.tokens >= 0) return;
-      await this.timing.sleep(Math.max(1, Math.ceil((-this.tokens / this.rate) * 1000)), signal);
+      if (this.tokens >= 0) return waitedMs;
+      const ms = Math.max(1, Math.ceil((-this.tokens / this.rate) * 1000));
+      waitedMs += ms;
+      await this.timing.sleep(ms, signal);
     }
   }
 
@@ -147,6 +162,25 @@ export interface PrefetchTransfer {
   onBytes?: (bytes: number) => void;
 }
 
+/**
+ * One chunk the budget let through, for whoever watches the link being shared
+ * (tests, diagnostics): whose bytes, and what each bucket charged for them.
+ */
+export interface Grant {
+  kind: PacedKind;
+  /** The registry charged; undefined for a pull chunk whose registry the caller did not say. */
+  registry: string | undefined;
+  bytes: number;
+  /** When the chunk passed, on the budget's clock. */
+  at: number;
+  /** For a prefetch chunk of a job with its own cap. */
+  cap?: Charge;
+  /** For a chunk charged to a registry's budget (a pull charged to one named registry, or prefetch). */
+  budget?: Charge;
+  /** A prefetch chunk let through by the keep-alive while a pull was active. */
+  keepAlive?: boolean;
+}
+
 interface TransferState extends PrefetchTransfer {
   lastChunkAt: number;
 }
@@ -177,6 +211,7 @@ export class BandwidthBudget {
   private readonly timing: Timing;
   private readonly holdoffMs: number;
   private readonly keepAliveMs: number;
+  private readonly grantListeners = new Set<(grant: Grant) => void>();
 
   constructor(private readonly options: BandwidthBudgetOptions) {
     this.timing = options.timing ?? realTiming;
@@ -201,6 +236,12 @@ export class BandwidthBudget {
     if (kind === 'pull' || !transfer) return this.pacePull(bytes, registry ?? transfer?.registry);
     return this.pacePrefetch(bytes, transfer);
   };
+
+  /** Every chunk let through from now on, as it passes; returns the unsubscribe function. */
+  onGrant(listener: (grant: Grant) => void): () => void {
+    this.grantListeners.add(listener);
+    return () => this.grantListeners.delete(listener);
+  }
 
   /** A pull transfer started or ended upstream (from telemetry): prefetch yields while any runs. */
   notePullTransfer(registry: string, id: string, done: boolean): void {
@@ -229,24 +270,37 @@ export class BandwidthBudget {
 
   private pacePull(bytes: number, registry: string | undefined): void {
     this.notePullActivity(registry);
-    for (const name of registry === undefined ? this.registriesPulling() : [registry]) this.bucketOf(name)?.spend(bytes);
+    const charges = (registry === undefined ? this.registriesPulling() : [registry]).map((name) => this.bucketOf(name)?.spend(bytes));
+    if (this.grantListeners.size === 0) return;
+    const budget = registry === undefined ? undefined : charges[0];
+    this.emitGrant({ kind: 'pull', registry, bytes, at: this.timing.now(), ...(budget ? { budget } : {}) });
   }
 
   private async pacePrefetch(bytes: number, transfer: TransferState): Promise<void> {
     transfer.signal?.throwIfAborted();
-    await this.yieldToPulls(transfer);
-    await transfer.cap?.take(bytes, transfer.signal);
-    await this.bucketOf(transfer.registry)?.take(bytes, transfer.signal);
+    const keepAlive = await this.yieldToPulls(transfer);
+    const cap = await transfer.cap?.take(bytes, transfer.signal);
+    const budget = await this.bucketOf(transfer.registry)?.take(bytes, transfer.signal);
     transfer.onBytes?.(bytes);
+    if (this.grantListeners.size === 0) return;
+    this.emitGrant({ kind: 'prefetch', registry: transfer.registry, bytes, at: this.timing.now(), ...(cap ? { cap } : {}), ...(budget ? { budget } : {}), ...(keepAlive ? { keepAlive } : {}) });
   }
 
-  /** Waits while a pull is active, letting one chunk through per keep-alive interval; an interruptible transfer stops instead. */
-  private async yieldToPulls(transfer: TransferState): Promise<void> {
+  private emitGrant(grant: Grant): void {
+    for (const listener of this.grantListeners) listener(grant);
+  }
+
+  /**
+   * Waits while a pull is active, letting one chunk through per keep-alive interval (then true);
+   * an interruptible transfer stops instead.
+   */
+  private async yieldToPulls(transfer: TransferState): Promise<boolean> {
     if (transfer.interruptible && this.isPullActive(transfer.registry)) throw new YieldToPull(transfer.registry);
     while (this.isPullActive(transfer.registry) && this.timing.now() - transfer.lastChunkAt < this.keepAliveMs) {
       await this.timing.sleep(YIELD_POLL_MS, transfer.signal);
     }
     transfer.lastChunkAt = this.timing.now();
+    return this.isPullActive(transfer.registry);
   }
 
   /** Without the registry of a pull chunk, it is charged to every registry with a pull running (at least right for the common case of one). */
