@@ -1,7 +1,7 @@
 import type { Platform } from '../api/types.js';
-import { errorForUpstreamFailure, errorForUpstreamStatus, isUpstreamOutage } from '../core/fetch/upstream-errors.js';
-import { UPSTREAM_MANIFEST_ACCEPT } from '../core/oci/media-types.js';
-import { headerValue, type RegistryClient, type UpstreamResponse } from '../core/upstream/registry-client.js';
+import type { RegistryClient } from '../core/upstream/registry-client.js';
+import { RepositoryClient, type ManifestHead } from '../core/upstream/repository-client.js';
+import { isUpstreamOutage } from '../core/upstream/upstream-errors.js';
 import { collectImage, sumSizes, type Descriptor, type ManifestLoader } from './image-walk.js';
 import type { PrefetchCore } from './prefetch-core.js';
 
@@ -87,23 +87,9 @@ async function headTag(core: PrefetchCore, client: RegistryClient, repository: s
   return { tag, digest: manifest.digest, mediaType: manifest.mediaType, checked: true };
 }
 
-/** The upstream's digest for a tag, by HEAD: cheap, and not counted against Docker Hub's pull limit. */
-export async function upstreamTagDigest(client: RegistryClient, repository: string, tag: string): Promise<{ digest?: string; mediaType: string }> {
-  const what = `manifest ${repository}:${tag}`;
-  let response: UpstreamResponse;
-  try {
-    response = await client.request({
-      method: 'HEAD', path: `/v2/${repository}/manifests/${tag}`,
-      headers: { accept: UPSTREAM_MANIFEST_ACCEPT }, scope: `repository:${repository}:pull`,
-    });
-  } catch (error) {
-    throw errorForUpstreamFailure(error, what);
-  }
-  await response.body.dump();
-  if (response.status !== 200) throw errorForUpstreamStatus(response, 'manifest', what);
-  const digest = headerValue(response.headers['docker-content-digest']);
-  const mediaType = headerValue(response.headers['content-type'])?.split(';')[0]?.trim() ?? '';
-  return { ...(digest ? { digest } : {}), mediaType };
+/** The upstream's digest for a tag, by HEAD (the typed client's, as the mirror's revalidation asks it). */
+export function upstreamTagDigest(client: RegistryClient, repository: string, tag: string): Promise<ManifestHead> {
+  return new RepositoryClient(client, repository).manifestHead(tag);
 }
 
 /**

@@ -1,10 +1,10 @@
 import type { RepositoryEntry, RepositoryPage } from '../api/types.js';
-import { nextPageQuery } from '../core/fetch/tag-lister.js';
-import { errorForUpstreamFailure, errorForUpstreamStatus } from '../core/fetch/upstream-errors.js';
 import { OciError } from '../core/oci/errors.js';
 import { isValidName } from '../core/oci/grammar.js';
 import { compareLexically } from '../core/oci/pagination.js';
 import { headerValue, type RegistryClient, type UpstreamResponse } from '../core/upstream/registry-client.js';
+import { catalogPage } from '../core/upstream/repository-client.js';
+import { errorForUpstreamFailure, errorForUpstreamStatus, isUpstreamOutage } from '../core/upstream/upstream-errors.js';
 import { PrefetchError } from './failures.js';
 import { clientFor, resolveRepository, type PrefetchCore } from './prefetch-core.js';
 
@@ -43,9 +43,10 @@ export class UpstreamBrowser {
   async listRepositories(args: { registry: string; query?: string; cursor?: string }): Promise<RepositoryPage> {
     const client = clientFor(this.core, args.registry);
     const query = args.query?.trim().toLowerCase() ?? '';
+    const cursor = args.cursor ? decodeCursor(args.cursor) : undefined; // a bad cursor is the caller's mistake, not the upstream's
     let page: { source: UpstreamSource; names: string[]; next?: string };
     try {
-      page = await this.filteredPage(client, query, args.cursor ? decodeCursor(args.cursor) : undefined);
+      page = await this.filteredPage(client, query, cursor);
     } catch (error) {
       if (!upstreamCannotList(error)) throw error;
       const cached = this.withTyped(client, this.cachedNames(client.name, query), args);
@@ -99,7 +100,7 @@ export class UpstreamBrowser {
     let dtr = this.isDtr.get(client.name);
     if (dtr === undefined) {
       dtr = await this.dtrPage(client, undefined, 1).then(() => true, (error: unknown) => {
-        if (isOutage(error)) throw error; // no answer is not a "no": ask again next time
+        if (isUpstreamOutage(error)) throw error; // no answer is not a "no": ask again next time
         return false;
       });
       this.isDtr.set(client.name, dtr);
@@ -109,18 +110,17 @@ export class UpstreamBrowser {
 
   private async catalogPage(client: RegistryClient, next: string | undefined): Promise<UpstreamPage> {
     const query = next ? Object.fromEntries(new URLSearchParams(next)) : { n: String(this.pageSize) };
-    const response = await ask(client, '/v2/_catalog', query, 'registry:catalog:*', 'the catalog');
-    const body = (await response.body.json()) as { repositories?: string[] | null };
-    const link = nextPageQuery(headerValue(response.headers.link));
-    return { names: body.repositories ?? [], ...(link ? { next: new URLSearchParams(link).toString() } : {}) };
+    const page = await catalogPage(client, query);
+    return { names: page.repositories, ...(page.next ? { next: new URLSearchParams(page.next).toString() } : {}) };
   }
 
   /** DTR's API: /api/v0/repositories?pageSize=N&pageStart=X, the next start in X-Next-Page-Start. */
   private async dtrPage(client: RegistryClient, pageStart: string | undefined, pageSize = this.pageSize): Promise<UpstreamPage> {
     const query: Record<string, string> = { pageSize: String(pageSize), count: 'false', ...(pageStart ? { pageStart } : {}) };
-    const response = await ask(client, '/api/v0/repositories', query, undefined, "DTR's repository list");
+    const response = await askDtr(client, query, "DTR's repository list");
     const body = (await response.body.json().catch(() => undefined)) as { repositories?: Array<{ namespace?: string; name?: string }> } | undefined;
-    if (!Array.isArray(body?.repositories)) throw new PrefetchError(`${client.name} is not a DTR`, 404, 'NOT_DTR');
+    // An answer about this registry, not an outage: it is simply not a DTR.
+    if (!Array.isArray(body?.repositories)) throw new OciError(404, 'NAME_UNKNOWN', `${client.name} is not a DTR`);
     const next = headerValue(response.headers['x-next-page-start']);
     const names = body.repositories.flatMap(({ namespace, name }) => (namespace && name ? [`${namespace}/${name}`] : []));
     return { names, ...(next ? { next } : {}) };
@@ -152,10 +152,11 @@ export class UpstreamBrowser {
   }
 }
 
-async function ask(client: RegistryClient, path: string, query: Record<string, string>, scope: string | undefined, what: string): Promise<UpstreamResponse> {
+/** DTR's own API, beside /v2: not a registry API the typed repository client speaks. */
+async function askDtr(client: RegistryClient, query: Record<string, string>, what: string): Promise<UpstreamResponse> {
   let response: UpstreamResponse;
   try {
-    response = await client.request({ method: 'GET', path, query, ...(scope ? { scope } : {}) });
+    response = await client.request({ method: 'GET', path: '/api/v0/repositories', query });
   } catch (error) {
     throw errorForUpstreamFailure(error, what);
   }
@@ -166,13 +167,9 @@ async function ask(client: RegistryClient, path: string, query: Record<string, s
   return response;
 }
 
-function isOutage(error: unknown): boolean {
-  return error instanceof OciError && (error.status >= 500 || error.status === 429);
-}
-
 /** Out, or no catalog for us (Docker Hub answers 401/404 to _catalog): the cache's list is the honest answer. */
 function upstreamCannotList(error: unknown): boolean {
-  return isOutage(error) || (error instanceof OciError && [401, 403, 404].includes(error.status));
+  return isUpstreamOutage(error) || (error instanceof OciError && [401, 403, 404].includes(error.status));
 }
 
 function encodeCursor(cursor: Cursor): string {

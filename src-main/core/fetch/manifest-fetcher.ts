@@ -1,11 +1,12 @@
 import { OciError } from '../oci/errors.js';
 import { isDigest, parseDigest } from '../oci/grammar.js';
-import { mediaTypeOfManifest, MAX_MANIFEST_BYTES, UPSTREAM_MANIFEST_ACCEPT } from '../oci/media-types.js';
+import { mediaTypeOfManifest } from '../oci/media-types.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { digestOf } from '../store/digest.js';
 import type { MetadataIndex, TagRecord } from '../store/metadata.js';
-import { headerValue, type RegistryClient, type UpstreamResponse } from '../upstream/registry-client.js';
-import { errorForUpstreamFailure, errorForUpstreamStatus, isUpstreamOutage } from './upstream-errors.js';
+import type { RegistryClient } from '../upstream/registry-client.js';
+import { RepositoryClient } from '../upstream/repository-client.js';
+import { isUpstreamOutage } from '../upstream/upstream-errors.js';
 
 export interface Manifest {
   body: Buffer;
@@ -98,69 +99,28 @@ export class ManifestFetcher {
 
   /** The digest the upstream has for a tag now, by HEAD; undefined if it does not say. */
   private async upstreamDigest(req: ManifestRequest): Promise<string | undefined> {
-    const response = await this.ask(req, 'HEAD');
-    await response.body.dump();
-    if (response.status !== 200) throw errorForUpstreamStatus(response, 'manifest', describe(req));
-    return headerValue(response.headers['docker-content-digest']);
+    return (await upstreamOf(req).manifestHead(req.reference)).digest;
   }
 
   private async fetch(req: ManifestRequest): Promise<Omit<Manifest, 'cache'>> {
-    const response = await this.ask(req, 'GET');
-    if (response.status !== 200) {
-      await response.body.dump();
-      throw errorForUpstreamStatus(response, 'manifest', describe(req));
-    }
-    const body = await readLimited(response, describe(req));
-    const declared = headerValue(response.headers['docker-content-digest']);
-    const digest = verifiedDigest(req, body, declared);
-    const mediaType = headerValue(response.headers['content-type'])?.split(';')[0]?.trim() || mediaTypeOfManifest(body);
+    const answer = await upstreamOf(req).manifest(req.reference);
+    const body = answer.body;
+    const digest = verifiedDigest(req, body, answer.declaredDigest);
+    const mediaType = answer.mediaType || mediaTypeOfManifest(body);
     if (!mediaType) throw new OciError(502, 'MANIFEST_INVALID', `upstream sent ${describe(req)} without a media type`);
     await this.store.put(digest, body);
     this.metadata.setManifest(digest, { mediaType, size: body.length });
     this.metadata.touch(digest, req.client.name, req.repository);
     return { body, digest, mediaType };
   }
+}
 
-  private async ask(req: ManifestRequest, method: 'GET' | 'HEAD'): Promise<UpstreamResponse> {
-    try {
-      return await req.client.request({
-        method,
-        path: `/v2/${req.repository}/manifests/${req.reference}`,
-        headers: { accept: UPSTREAM_MANIFEST_ACCEPT },
-        scope: `repository:${req.repository}:pull`,
-      });
-    } catch (error) {
-      throw errorForUpstreamFailure(error, describe(req));
-    }
-  }
+function upstreamOf(req: ManifestRequest): RepositoryClient {
+  return new RepositoryClient(req.client, req.repository);
 }
 
 function describe(req: ManifestRequest): string {
   return `manifest ${req.repository}${isDigest(req.reference) ? '@' : ':'}${req.reference}`;
-}
-
-/** Reads a manifest body, refusing anything over the 4 MiB limit before it is all in memory. */
-async function readLimited(response: UpstreamResponse, what: string): Promise<Buffer> {
-  const tooLarge = () => new OciError(502, 'MANIFEST_INVALID', `upstream ${what} exceeds the ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB manifest limit`);
-  if (Number(headerValue(response.headers['content-length'])) > MAX_MANIFEST_BYTES) {
-    response.body.destroy();
-    throw tooLarge();
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of response.body) {
-      total += (chunk as Buffer).length;
-      if (total > MAX_MANIFEST_BYTES) {
-        response.body.destroy();
-        throw tooLarge();
-      }
-      chunks.push(chunk as Buffer);
-    }
-  } catch (error) {
-    throw error instanceof OciError ? error : errorForUpstreamFailure(error, what);
-  }
-  return Buffer.concat(chunks);
 }
 
 /** The manifest's digest, checked against what was asked for and what the upstream declared. */

@@ -4,6 +4,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { parseChallenge } from './challenge.js';
 import { DockerCredentials, type Credentials } from './docker-credentials.js';
 import { EndpointHealth } from './endpoint-health.js';
+import { repositoryRequest } from './repository-request.js';
 import { EndpointAuth, UpstreamAuthError } from './token-auth.js';
 
 export interface EndpointConfig {
@@ -42,6 +43,11 @@ export interface UpstreamRequest {
   headers?: Record<string, string>;
   /** Token scope, e.g. "repository:library/alpine:pull". */
   scope?: string;
+  /**
+   * The repository the path and scope are about, as the client names it; an endpoint with a repository
+   * prefix rewrites both (endpoint-prefix.ts). Without it, the repository is read from the /v2 path.
+   */
+  repository?: string;
   /** Blob downloads follow redirects (object stores, DTR content caches); nothing else needs to. */
   followRedirects?: boolean;
   signal?: AbortSignal;
@@ -166,7 +172,7 @@ export class RegistryClient {
     const endpoint = this.orderedEndpoints()[0]!;
     const auth = new EndpointAuth(async () => credentials, (url) => (url.origin === endpoint.url.origin ? endpoint.dispatcher : this.fallbackDispatcher), USER_AGENT);
     const req: UpstreamRequest = repository
-      ? { method: 'GET', path: `/v2/${repository}/tags/list`, query: { n: '1' }, scope: `repository:${repository}:pull` }
+      ? { ...repositoryRequest(repository, 'tags/list'), query: { n: '1' } }
       : { method: 'GET', path: '/v2/' };
     let response: UpstreamResponse;
     try {

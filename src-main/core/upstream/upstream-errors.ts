@@ -1,6 +1,6 @@
 import { OciError } from '../oci/errors.js';
-import { headerValue, UpstreamUnavailableError, type UpstreamResponse } from '../upstream/registry-client.js';
-import { UpstreamAuthError } from '../upstream/token-auth.js';
+import { headerValue, UpstreamUnavailableError, type UpstreamResponse } from './registry-client.js';
+import { UpstreamAuthError } from './token-auth.js';
 
 export type UpstreamSubject = 'manifest' | 'blob' | 'repository';
 
