@@ -6,6 +6,7 @@ import type { ActivityEvent, LayoverEvent, MirrorState, RegistryStatus, RequestR
 import { BlobFetcher } from '../core/fetch/blob-fetcher.js';
 import { ManifestFetcher } from '../core/fetch/manifest-fetcher.js';
 import { TagLister } from '../core/fetch/tag-lister.js';
+import { ReferrersFetcher } from '../core/fetch/referrers.js';
 import { BlobStore } from '../core/store/blob-store.js';
 import { MetadataIndex } from '../core/store/metadata.js';
 import { checkIndexAgainstFiles, type IndexCheckReport } from '../core/store/index-check.js';
@@ -47,6 +48,8 @@ export class LayoverCore {
   readonly blobs: BlobFetcher;
   readonly manifests: ManifestFetcher;
   readonly tags: TagLister;
+  /** OCI 1.1 referrers (signatures, SBOMs, attestations), cached like tags. */
+  readonly referrers: ReferrersFetcher;
   router: RegistryRouter;
   settings: Settings;
   /** The host names the mirror and the admin listener answer to (DNS rebinding guard). */
@@ -73,6 +76,7 @@ export class LayoverCore {
     this.blobs = new BlobFetcher(this.store, this.metadata, this.telemetry);
     this.manifests = new ManifestFetcher(this.store, this.metadata, freshness);
     this.tags = new TagLister(this.metadata, freshness);
+    this.referrers = new ReferrersFetcher(this.manifests, this.metadata, this.store, freshness);
   }
 
   get logger(): Logger {
@@ -97,7 +101,7 @@ export class LayoverCore {
     this.authorizer = createClientAuthorizer(this.settings.clientAuth);
     const limits = this.settings.limits ?? DEFAULT_LIMITS;
     const handler = createMirrorHandler({
-      router: () => this.router, blobs: this.blobs, manifests: this.manifests, tags: this.tags,
+      router: () => this.router, blobs: this.blobs, manifests: this.manifests, tags: this.tags, referrers: this.referrers,
       metadata: this.metadata, telemetry: this.telemetry, logger: this.logger,
       hosts: () => this.hostPolicy,
       authorizer: () => this.authorizer, limiter: new ClientLimiter(limits),

@@ -4,6 +4,8 @@ import type { RequestRecord } from '../api/types.js';
 import type { BlobFetcher, BlobSource } from '../core/fetch/blob-fetcher.js';
 import type { Manifest, ManifestFetcher } from '../core/fetch/manifest-fetcher.js';
 import type { TagLister } from '../core/fetch/tag-lister.js';
+import type { ReferrersFetcher } from '../core/fetch/referrers.js';
+import { referrersIndex } from '../core/oci/referrers.js';
 import { OciError, isOciError } from '../core/oci/errors.js';
 import { INDEX_MEDIA_TYPES, parseAccept } from '../core/oci/media-types.js';
 import { compareLexically, paginate, parsePageSize } from '../core/oci/pagination.js';
@@ -24,6 +26,7 @@ export interface MirrorDependencies {
   blobs: BlobFetcher;
   manifests: ManifestFetcher;
   tags: TagLister;
+  referrers: ReferrersFetcher;
   metadata: MetadataIndex;
   telemetry: Telemetry;
   logger: Logger;
@@ -97,6 +100,9 @@ async function handle(deps: MirrorDependencies, req: IncomingMessage, res: Serve
     case 'blob':
       note.reference = route.digest;
       return sendBlob(deps, req, res, name, route.digest, note);
+    case 'referrers':
+      note.reference = route.digest;
+      return sendReferrers(deps, req, res, url, name, route, note);
   }
 }
 
@@ -176,6 +182,32 @@ async function streamBody(source: BlobSource, range: { start: number; end: numbe
     note.error = (error as Error).message;
     res.destroy();
   }
+}
+
+/** Referrers answers longer than this are paged with Link even when the client did not ask for n. */
+const REFERRERS_PAGE_SIZE = 500;
+
+/**
+ * OCI 1.1 referrers: an image index of the manifests whose `subject` is this
+ * digest, optionally only those of the asked artifactType(s) (then
+ * OCI-Filters-Applied says so). An unsigned image gets an empty index, never
+ * a 404. Pages are in digest order, continued with `last` as tags are.
+ */
+async function sendReferrers(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, url: URL, name: ResolvedName, route: Extract<Route, { kind: 'referrers' }>, note: RequestNote): Promise<void> {
+  checkDigest(route.digest);
+  const n = parsePageSize(url.searchParams.get('n')) ?? REFERRERS_PAGE_SIZE;
+  const wanted = url.searchParams.getAll('artifactType').filter(Boolean);
+  const referrers = await deps.referrers.get({ ...name, subject: route.digest });
+  note.cache = referrers.cache;
+  const matching = wanted.length === 0 ? referrers.descriptors : referrers.descriptors.filter((descriptor) => wanted.includes(descriptor.artifactType ?? ''));
+  const byDigest = new Map(matching.map((descriptor) => [descriptor.digest, descriptor]));
+  const page = paginate([...byDigest.keys()].sort(compareLexically), n, url.searchParams.get('last'));
+  const headers: Record<string, string> = { 'content-type': 'application/vnd.oci.image.index.v1+json', 'x-layover-cache': referrers.cache };
+  if (wanted.length > 0) headers['oci-filters-applied'] = 'artifactType';
+  if (referrers.cache === 'stale') headers.warning = `110 layover "Response is stale: upstream unavailable"`;
+  const body = referrersIndex(page.items.map((digest) => byDigest.get(digest)!));
+  note.bytes = req.method === 'HEAD' ? 0 : Buffer.byteLength(JSON.stringify(body));
+  sendPage(req, res, `/v2/${route.path}/referrers/${route.digest}`, url, page, body, headers);
 }
 
 async function sendTags(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, url: URL, name: ResolvedName, route: Extract<Route, { kind: 'tags' }>): Promise<void> {

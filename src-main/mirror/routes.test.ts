@@ -12,6 +12,7 @@ test('routes parse from the end, so names may contain API words', () => {
   assert.deepEqual(parseRoute('GET', '/v2/a/manifests/b/manifests/latest'), { kind: 'manifest', path: 'a/manifests/b', reference: 'latest' });
   assert.deepEqual(parseRoute('GET', '/v2/blobs/blobs/sha256:x'), { kind: 'blob', path: 'blobs', digest: 'sha256:x' });
   assert.deepEqual(parseRoute('GET', '/v2/tags/tags/list'), { kind: 'tags', path: 'tags' });
+  assert.deepEqual(parseRoute('GET', '/v2/a/referrers/b/referrers/sha256:x'), { kind: 'referrers', path: 'a/referrers/b', digest: 'sha256:x' });
 });
 
 test('writes are refused with 405 UNSUPPORTED, unknown paths with 404', () => {
@@ -19,7 +20,7 @@ test('writes are refused with 405 UNSUPPORTED, unknown paths with 404', () => {
     assert.throws(() => parseRoute(method!, path!), (error: OciError) => error.status === 405 && error.code === 'UNSUPPORTED', `${method} ${path}`);
   }
   assert.throws(() => parseRoute('GET', '/v1/x'), (error: OciError) => error.status === 404);
-  assert.throws(() => parseRoute('GET', '/v2/a/referrers/x'), (error: OciError) => error.status === 404);
+  assert.throws(() => parseRoute('PUT', '/v2/a/referrers/x'), (error: OciError) => error.status === 405);
 });
 
 test('registry routing: ?ns= first, then a configured prefix, then the default', () => {

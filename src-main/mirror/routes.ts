@@ -6,7 +6,8 @@ export type Route =
   | { kind: 'catalog' }
   | { kind: 'tags'; path: string }
   | { kind: 'manifest'; path: string; reference: string }
-  | { kind: 'blob'; path: string; digest: string };
+  | { kind: 'blob'; path: string; digest: string }
+  | { kind: 'referrers'; path: string; digest: string };
 
 /** Methods a read-only mirror answers; anything else is UNSUPPORTED. */
 const READ_METHODS = new Set(['GET', 'HEAD']);
@@ -27,6 +28,8 @@ export function parseRoute(method: string, pathname: string): Route {
   if (tags) return readOnly(method, { kind: 'tags', path: tags[1]! });
   const manifest = /^(.+)\/manifests\/([^/]+)$/.exec(rest);
   if (manifest) return readOnly(method, { kind: 'manifest', path: manifest[1]!, reference: manifest[2]! });
+  const referrers = /^(.+)\/referrers\/([^/]+)$/.exec(rest);
+  if (referrers) return readOnly(method, { kind: 'referrers', path: referrers[1]!, digest: referrers[2]! });
   const blob = /^(.+)\/blobs\/([^/]+)$/.exec(rest);
   if (blob) return readOnly(method, { kind: 'blob', path: blob[1]!, digest: blob[2]! });
   throw new OciError(404, 'UNSUPPORTED', `${pathname} is not part of the registry pull API`);

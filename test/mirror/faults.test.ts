@@ -30,7 +30,41 @@ describe('upstream faults', () => {
 
   const blobUrl = (d = digest, repo = 'library/app') => `${layover.url}/v2/${repo}/blobs/${d}`;
 
+  /**
+   * The client's error can arrive before the failed transfer has removed its
+   * ingest file: wait until the core no longer lists a transfer of the digest
+   * (it ends one only after the ingest is gone), told by its transfer events.
+   */
+  async function transferEnded(d: string): Promise<void> {
+    const telemetry = layover.instance.core.telemetry;
+    const running = () => telemetry.activeTransfers().some((transfer) => transfer.digest === d);
+    if (!running()) return;
+    await new Promise<void>((resolve) => {
+      const onTransfer = () => {
+        if (running()) return;
+        telemetry.off('transfer', onTransfer);
+        resolve();
+      };
+      telemetry.on('transfer', onTransfer);
+    });
+  }
+
+  /** Resolves once the core runs an upstream transfer of the digest (its transfer event). */
+  async function transferStarted(d: string): Promise<void> {
+    const telemetry = layover.instance.core.telemetry;
+    if (telemetry.activeTransfers().some((transfer) => transfer.digest === d)) return;
+    await new Promise<void>((resolve) => {
+      const onTransfer = (transfer: { digest: string }, done: boolean) => {
+        if (transfer.digest !== d || done) return;
+        telemetry.off('transfer', onTransfer);
+        resolve();
+      };
+      telemetry.on('transfer', onTransfer);
+    });
+  }
+
   async function assertNothingStored(d: string): Promise<void> {
+    await transferEnded(d);
     assert.equal(await layover.instance.core.store.sizeOf(d), undefined, 'nothing stored');
     assert.deepEqual(await readdir(join(layover.dataDir, 'ingest')), [], 'no ingest leftovers');
   }
@@ -64,7 +98,7 @@ describe('upstream faults', () => {
     const bigDigest = upstream.addBlob(big);
     upstream.setFault(bigDigest, { kind: 'trickle', bytesPerSecond: 16 * 1024 * 1024 }, 1);
     const pulling = Promise.all(Array.from({ length: 12 }, () => get(blobUrl(bigDigest))));
-    while (!layover.instance.core.blobs.isInFlight(bigDigest)) await new Promise((resolve) => setTimeout(resolve, 5));
+    await transferStarted(bigDigest);
     const head = await get(blobUrl(bigDigest), {}, 'HEAD');
     assert.equal(head.headers['content-length'], String(big.length));
     const results = await pulling;

@@ -39,6 +39,16 @@ export interface TagList {
   fetchedAt: number;
 }
 
+/** A subject's referrers as last learned from the upstream (core/fetch/referrers.ts). */
+export interface ReferrersRecord {
+  /** The descriptors of the OCI index the upstream answered (or built from its tag-schema fallback). */
+  descriptors: Array<{ mediaType: string; digest: string; size: number; artifactType?: string; annotations?: Record<string, string> }>;
+  /** 'api': the upstream's referrers API; 'tag-schema': the sha256-<hex> tag holding an index. */
+  via: 'api' | 'tag-schema';
+  /** When the upstream last confirmed the list (epoch ms). */
+  checkedAt: number;
+}
+
 export interface ImportMarker {
   /** The metadata.json that was imported, by size and modification time, so the rename after a crash renames only that file. */
   size: number;
@@ -65,6 +75,8 @@ export interface IndexDatabases {
   tags: Database<TagRecord, string>;
   /** registry \0 repository -> the upstream's full tag list, kept for offline tags/list. */
   tagLists: Database<TagList, string>;
+  /** registry \0 repository \0 subject digest -> its referrers, kept for offline answers and the only-signed policy. */
+  referrers: Database<ReferrersRecord, string>;
 }
 
 /** Thrown when the data directory was written by a newer Layover: it is refused, never rewritten. */
@@ -99,6 +111,7 @@ export async function openIndexDatabases(dir: string): Promise<{ databases: Inde
     repositories: root.openDB({ name: 'repositories' }),
     tags: root.openDB({ name: 'tags' }),
     tagLists: root.openDB({ name: 'tag-lists' }),
+    referrers: root.openDB({ name: 'referrers' }),
   };
   return { databases, schema };
 }

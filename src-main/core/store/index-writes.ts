@@ -1,4 +1,4 @@
-import type { BlobRecord, IndexDatabases, ManifestRecord, MetaRecords, OneTransaction, RepositoryEntry, TagList, TagRecord } from './index-db.js';
+import type { BlobRecord, IndexDatabases, ManifestRecord, MetaRecords, OneTransaction, ReferrersRecord, RepositoryEntry, TagList, TagRecord } from './index-db.js';
 
 /** A removal in a batch of writes. */
 export const REMOVED = null;
@@ -15,10 +15,11 @@ export class PendingWrites {
   readonly repositories = new Map<string, RepositoryEntry>();
   readonly tags = new Map<string, TagRecord>();
   readonly tagLists = new Map<string, TagList>();
+  readonly referrers = new Map<string, ReferrersRecord>();
 
   /** Records changed (a blob's record and its place in the eviction order count as one). */
   size(): number {
-    return this.blobs.size + this.manifests.size + this.repositories.size + this.tags.size + this.tagLists.size;
+    return this.blobs.size + this.manifests.size + this.repositories.size + this.tags.size + this.tagLists.size + this.referrers.size;
   }
 
   isEmpty(): boolean {
@@ -34,6 +35,7 @@ export class PendingWrites {
       for (const [key, value] of batch.repositories) merged.repositories.set(key, value);
       for (const [key, value] of batch.tags) merged.tags.set(key, value);
       for (const [key, value] of batch.tagLists) merged.tagLists.set(key, value);
+      for (const [key, value] of batch.referrers) merged.referrers.set(key, value);
     }
     return merged;
   }
@@ -69,5 +71,6 @@ export class PendingWrites {
     for (const [key, entry] of this.repositories) txn.put(db.repositories, key, entry);
     for (const [key, record] of this.tags) txn.put(db.tags, key, record);
     for (const [key, list] of this.tagLists) txn.put(db.tagLists, key, list);
+    for (const [key, record] of this.referrers) txn.put(db.referrers, key, record);
   }
 }

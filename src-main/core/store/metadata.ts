@@ -2,12 +2,12 @@ import { join } from 'node:path';
 import type { BlobIndex, BlobStore, StoreUsage } from './blob-store.js';
 import {
   commitAsOne, entryCount, openIndexDatabases, repositoryKey, splitRepositoryKey, tagKey, tagOfKey, tagRange,
-  type BlobRecord, type IndexDatabases, type ManifestRecord, type MetaRecords, type TagList, type TagRecord,
+  type BlobRecord, type IndexDatabases, type ManifestRecord, type MetaRecords, type ReferrersRecord, type TagList, type TagRecord,
 } from './index-db.js';
 import { finishImport, importOldDataDir } from './index-import.js';
 import { PendingWrites, REMOVED } from './index-writes.js';
 
-export { IndexTooNewError, type BlobRecord, type ManifestRecord, type TagRecord } from './index-db.js';
+export { IndexTooNewError, type BlobRecord, type ManifestRecord, type ReferrersRecord, type TagRecord } from './index-db.js';
 
 export interface RepositoryRecord {
   tags: Record<string, TagRecord>;
@@ -109,6 +109,12 @@ export class MetadataIndex implements BlobIndex {
     return this.read((batch) => batch.tagLists.get(key), (db) => db.tagLists.get(key));
   }
 
+  /** A subject's cached referrers (core/fetch/referrers.ts). */
+  getReferrers(registry: string, repository: string, subject: string): ReferrersRecord | undefined {
+    const key = tagKey(registry, repository, subject);
+    return this.read((batch) => batch.referrers.get(key), (db) => db.referrers.get(key));
+  }
+
   getManifest(digest: string): ManifestRecord | undefined {
     return this.read((batch) => batch.manifests.get(digest), (db) => db.manifests.get(digest)) ?? undefined;
   }
@@ -157,6 +163,12 @@ export class MetadataIndex implements BlobIndex {
   setTagList(registry: string, repository: string, tags: string[], fetchedAt: number): void {
     this.ensureRepository(registry, repository);
     this.pending.tagLists.set(repositoryKey(registry, repository), { tags, fetchedAt });
+    this.changed(RECORD_FLUSH_DELAY_MS);
+  }
+
+  setReferrers(registry: string, repository: string, subject: string, record: ReferrersRecord): void {
+    this.ensureRepository(registry, repository);
+    this.pending.referrers.set(tagKey(registry, repository, subject), record);
     this.changed(RECORD_FLUSH_DELAY_MS);
   }
 
