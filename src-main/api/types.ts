@@ -14,13 +14,44 @@ export interface EndpointStatus {
   latencyMs?: number;
   lastError?: string;
   retryAt?: EpochMs;
+  /** Put before every repository name on this endpoint (a Harbor / MSR 4 proxy project), e.g. "hub-proxy/". */
+  repositoryPrefix?: string;
+  /** Measured from real blob transfers (averaged); absent until one was large enough to measure. */
+  throughputBytesPerSecond?: number;
+  /** The pull limit the endpoint states (Docker Hub's ratelimit-* headers), or the 429 it answered. */
+  rateLimit?: RateLimitStatus;
+}
+
+/** A registry's pull limit as its last answer stated it. */
+export interface RateLimitStatus {
+  limit?: number;
+  remaining?: number;
+  /** The window the limit counts over (Docker Hub: hours). */
+  windowSeconds?: number;
+  /** The address or account the limit is counted for (docker-ratelimit-source). */
+  source?: string;
+  observedAt?: EpochMs;
+  /** Few pulls left: the tray warns. */
+  low: boolean;
+  /** The registry answered 429: cached tags are served stale meanwhile. */
+  exhausted: boolean;
+  exhaustedAt?: EpochMs;
+  /** From Retry-After, when the registry said. */
+  retryAt?: EpochMs;
 }
 
 export interface RegistryStatus {
   name: string;
   isDefault: boolean;
   endpoints: EndpointStatus[];
+  /** How the first endpoint to ask is chosen. */
+  endpointChoice?: EndpointChoice;
+  /** Hosts the endpoints redirected blob downloads to (MSR 2/3 content caches, object stores), each with its own health. */
+  redirectHosts?: EndpointStatus[];
 }
+
+/** in-order: the configured order (regional cache first); fastest: the healthy endpoint with the best measured throughput. */
+export type EndpointChoice = 'in-order' | 'fastest';
 
 export type MirrorState = 'starting' | 'ready' | 'offline' | 'problem' | 'stopped';
 
@@ -34,6 +65,8 @@ export interface TransferStatus {
   bytesTotal?: number;
   bytesPerSecond: number;
   clients: number;
+  /** The host the bytes come from: the endpoint, or the content cache it redirected to. */
+  servedBy?: string;
   /** prefetch transfers yield to interactive ones. */
   kind: 'pull' | 'prefetch';
   startedAt: EpochMs;
@@ -95,6 +128,10 @@ export interface RequestRecord {
   durationMs: number;
   client: string;
   error?: string;
+  /** For a blob fetched upstream: the host that sent it (the endpoint, or the content cache it redirected to). */
+  servedBy?: string;
+  /** For a stale answer: why the upstream was not asked or did not answer (e.g. a pull limit). */
+  staleReason?: string;
 }
 
 export interface ActivityEvent {
@@ -137,6 +174,18 @@ export interface TagState {
   lastCheck?: EpochMs;
   lastSuccess?: EpochMs;
   error?: string;
+  /** What is attached to the cached manifest (signatures, attestations, SBOMs), from the cache alone. */
+  attachments?: AttachmentSummary;
+}
+
+/** Counts by kind of what is attached to one manifest, and how many of those the cache holds whole. */
+export interface AttachmentSummary {
+  signatures: number;
+  attestations: number;
+  sboms: number;
+  other: number;
+  /** Attachments whose manifest and blobs are all in the cache (readable offline). */
+  cached: number;
 }
 
 export interface Platform {
@@ -169,6 +218,8 @@ export interface PrefetchRule {
   /** Bytes per second; absent means the registry's budget. */
   bandwidthLimit?: number;
   enabled: boolean;
+  /** Take each tag's signatures, attestations and SBOMs along (OCI referrers and cosign's tags); absent means yes. */
+  referrers?: boolean;
 }
 
 export interface RuleStatus {
@@ -215,6 +266,18 @@ export interface EndpointSettings {
   password?: string;
   hasPassword?: boolean;
   /** PEM bundle of extra CAs to trust for this endpoint. */
+  caFile?: string;
+  insecureSkipVerify?: boolean;
+  /**
+   * Put before every repository name on this endpoint only, e.g. "hub-proxy/" for a Harbor / MSR 4 proxy
+   * project: library/alpine is asked there as hub-proxy/library/alpine, and as library/alpine elsewhere.
+   */
+  repositoryPrefix?: string;
+}
+
+/** A host a registry redirects blob downloads to (an MSR 2/3 content cache) whose TLS needs a CA of its own. */
+export interface RedirectHostSettings {
+  url: string;
   caFile?: string;
   insecureSkipVerify?: boolean;
 }

@@ -1,6 +1,7 @@
 import type { LayoverApi } from '../api/layover-api.js';
 import type { ConnectionTestResult, EndpointSettings, JobStatus, LayoverEvent, Settings } from '../api/types.js';
 import { parseChallenge } from '../core/upstream/challenge.js';
+import { UPSTREAM_MANIFEST_ACCEPT } from '../core/oci/media-types.js';
 import { headerValue, RegistryClient } from '../core/upstream/registry-client.js';
 import type { LayoverCore } from './layover.js';
 import { parseSettings, redactSettings } from './settings.js';
@@ -110,6 +111,32 @@ function withSavedPassword(settings: Settings, endpoint: EndpointSettings): Endp
   return saved?.password ? { ...endpoint, password: saved.password } : endpoint;
 }
 
+/** A repository every Docker Hub proxy project can serve: what the connection test asks for through a prefix. */
+const KNOWN_REPOSITORY = 'library/alpine';
+
+/**
+ * Asks for a known repository's tag through the endpoint's prefix, by HEAD (not a counted pull on Docker Hub):
+ * a proxy project fetches it from its own upstream, so a wrong project name or a cache cut off from its
+ * upstream shows here rather than at the first pull.
+ */
+async function checkThroughPrefix(client: RegistryClient, prefix: string): Promise<NonNullable<ConnectionTestResult['repositoryCheck']>> {
+  const repository = `${prefix.replace(/^\/+|\/+$/g, '')}/${KNOWN_REPOSITORY}`;
+  try {
+    const response = await client.request({ method: 'HEAD', path: `/v2/${KNOWN_REPOSITORY}/manifests/latest`, headers: { accept: UPSTREAM_MANIFEST_ACCEPT }, scope: `repository:${KNOWN_REPOSITORY}:pull`, repository: KNOWN_REPOSITORY });
+    await response.body.dump();
+    const { status } = response;
+    if (status === 200) return { repository, ok: true, status, detail: `${repository}:latest answered through the prefix` };
+    const detail = status === 404
+      ? `${repository}:latest is not there: check the project name (${prefix}) and that the project proxies the registry you name it for`
+      : status === 401 || status === 403
+        ? `${repository}:latest was refused (HTTP ${status}): the project may need credentials, or these cannot read it`
+        : `${repository}:latest answered HTTP ${status}`;
+    return { repository, ok: false, status, detail };
+  } catch (error) {
+    return { repository, ok: false, detail: `${repository}:latest could not be asked: ${(error as Error).message}` };
+  }
+}
+
 /** Asks an endpoint for /v2/ with the given credentials and reports what happened, exactly. */
 export async function testConnection(endpoint: EndpointSettings): Promise<ConnectionTestResult> {
   const client = new RegistryClient(toRegistryConfig({ name: 'connection-test', endpoints: [endpoint] }), {
@@ -121,7 +148,12 @@ export async function testConnection(endpoint: EndpointSettings): Promise<Connec
     await response.body.dump();
     const challenge = parseChallenge(headerValue(response.headers['www-authenticate']));
     const auth = challenge ? challenge.scheme : 'anonymous';
-    if (response.status === 200) return { ok: true, url: endpoint.url, latencyMs: Date.now() - started, auth };
+    if (response.status === 200) {
+      const latencyMs = Date.now() - started;
+      if (!endpoint.repositoryPrefix) return { ok: true, url: endpoint.url, latencyMs, auth };
+      const repositoryCheck = await checkThroughPrefix(client, endpoint.repositoryPrefix);
+      return { ok: repositoryCheck.ok, url: endpoint.url, latencyMs, auth, repositoryCheck, ...(repositoryCheck.ok ? {} : { error: repositoryCheck.detail }) };
+    }
     const reason = response.status === 401 ? 'the registry refused the credentials (HTTP 401)' : `the registry answered HTTP ${response.status}`;
     return { ok: false, url: endpoint.url, latencyMs: Date.now() - started, auth, error: reason };
   } catch (error) {

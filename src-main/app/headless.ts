@@ -73,7 +73,7 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
   api = createApiService(core, adminUrl, { ...prefetch.api, ...options.extensions?.(core) }, () => prefetch.jobs());
   let admin: Server | undefined;
   if (options.adminListener ?? true) {
-    const metrics = createMetricsRegistry(core.telemetry, () => ({ bytesUsed: core.store.usage.bytes, blobs: core.store.usage.blobs }));
+    const metrics = createMetricsRegistry(core.telemetry, () => ({ bytesUsed: core.store.usage.bytes, blobs: core.store.usage.blobs }), () => core.registryStatuses());
     admin = createAdminServer({ api, metrics, logger: options.logger, dashboardDir: findDashboard(), access, hosts: () => core.hostPolicy });
     try {
       const wanted = parseHostPort(options.settings.admin, 'the admin address (--admin)');

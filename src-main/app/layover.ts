@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, access, chmod, constants, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { ActivityEvent, LayoverEvent, MirrorState, RegistryStatus, RequestRecord, Settings, Status, TransferStatus } from '../api/types.js';
+import type { ActivityEvent, EndpointStatus, LayoverEvent, MirrorState, RegistryStatus, RequestRecord, Settings, Status, TransferStatus } from '../api/types.js';
 import { BlobFetcher } from '../core/fetch/blob-fetcher.js';
 import { ManifestFetcher } from '../core/fetch/manifest-fetcher.js';
 import { TagLister } from '../core/fetch/tag-lister.js';
@@ -22,6 +22,7 @@ import type { RegistryRouter } from '../core/routing/registry-routing.js';
 import { removeInstance, writeInstance } from './instance.js';
 import { closeServer, formatHostPort, listen, parseHostPort, type HostPort } from './listen.js';
 import { buildRouter } from './registries.js';
+import type { EndpointHealth } from '../core/upstream/endpoint-health.js';
 import type { SettingsStore } from './settings-store.js';
 
 export const VERSION = '0.1.0';
@@ -158,13 +159,12 @@ export class LayoverCore {
     return this.router.all().map((client) => ({
       name: client.name,
       isDefault: client === this.router.default,
-      endpoints: client.endpointStates().map(({ url, health }) => ({
-        url,
-        health: health.state(),
-        ...(health.latencyMs === undefined ? {} : { latencyMs: Math.round(health.latencyMs) }),
-        ...(health.lastError && health.state() !== 'healthy' ? { lastError: health.lastError } : {}),
-        ...(health.isDown() ? { retryAt: health.downUntil } : {}),
-      })),
+      endpoints: client.endpointStates().map(({ url, health, repositoryPrefix, rateLimit }) => {
+        const limit = rateLimit.status();
+        return { ...endpointStatus(url, health), ...(repositoryPrefix ? { repositoryPrefix } : {}), ...(limit ? { rateLimit: limit } : {}) };
+      }),
+      endpointChoice: client.endpointChoice,
+      redirectHosts: client.redirectHostStates().map(({ url, health }) => endpointStatus(url, health)),
     }));
   }
 
@@ -225,6 +225,18 @@ export class LayoverCore {
       this.telemetry.off('activity', onActivity);
     };
   }
+}
+
+/** One endpoint's (or redirect host's) health as Status shows it. */
+function endpointStatus(url: string, health: EndpointHealth): EndpointStatus {
+  return {
+    url,
+    health: health.state(),
+    ...(health.latencyMs === undefined ? {} : { latencyMs: Math.round(health.latencyMs) }),
+    ...(health.lastError && health.state() !== 'healthy' ? { lastError: health.lastError } : {}),
+    ...(health.isDown() ? { retryAt: health.downUntil } : {}),
+    ...(health.throughputBytesPerSecond === undefined ? {} : { throughputBytesPerSecond: Math.round(health.throughputBytesPerSecond) }),
+  };
 }
 
 /**

@@ -18,6 +18,9 @@ export function toRegistryConfig(registry: RegistrySettings): RegistryConfig {
       ...(endpoint.username ? { credentials: { username: endpoint.username, password: endpoint.password ?? '' } } : {}),
       ...(endpoint.caFile ? { caFile: endpoint.caFile } : {}),
       ...(endpoint.insecureSkipVerify ? { insecureSkipVerify: true } : {}),
+      ...(endpoint.repositoryPrefix ? { repositoryPrefix: endpoint.repositoryPrefix } : {}),
     })),
+    ...(registry.endpointChoice ? { endpointChoice: registry.endpointChoice } : {}),
+    ...(registry.redirectHosts?.length ? { redirectHosts: registry.redirectHosts } : {}),
   };
 }

@@ -8,6 +8,11 @@ export const SETTINGS_VERSION = 1;
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected HOST:PORT');
 const httpUrl = z.string().url().refine((value) => /^https?:\/\//.test(value), 'expected an http:// or https:// URL');
 
+/** A repository path (the OCI name grammar), with slashes around it allowed: "hub-proxy/", "/mirrors/hub/". */
+const repositoryPrefix = z.string().regex(
+  /^\/*[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\/*$|^$/,
+  'a repository prefix is a project path such as hub-proxy/ (lowercase letters, digits, . _ - and /)',
+);
 const platform = z.object({ os: z.string().min(1), architecture: z.string().min(1), variant: z.string().optional() });
 const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a 24-hour time of day as HH:MM, 00:00 to 23:59');
 
@@ -33,6 +38,7 @@ export const prefetchRuleSchema = z.object({
   schedule,
   bandwidthLimit: z.number().int().positive().optional(),
   enabled: z.boolean(),
+  referrers: z.boolean().optional(),
 });
 
 export const endpointSchema = z.object({
@@ -40,6 +46,13 @@ export const endpointSchema = z.object({
   username: z.string().optional(),
   password: z.string().optional(),
   hasPassword: z.boolean().optional(),
+  caFile: z.string().optional(),
+  insecureSkipVerify: z.boolean().optional(),
+  repositoryPrefix: repositoryPrefix.optional(),
+});
+
+const redirectHostSchema = z.object({
+  url: httpUrl,
   caFile: z.string().optional(),
   insecureSkipVerify: z.boolean().optional(),
 });

@@ -14,6 +14,7 @@ import { prepareDataDir, reportTightened } from '../app/layover.js';
 import { FileSettingsStore } from '../app/settings-store.js';
 import { parseSettings } from '../app/settings.js';
 import { CliError } from './errors.js';
+import { splitEndpointUrl } from '../core/upstream/endpoint-prefix.js';
 
 interface ServeFlags {
   data?: string;
@@ -36,7 +37,7 @@ export function registerServeCommand(program: Command): void {
     .option('--data <dir>', 'data directory for the cache and settings (default: the per-user application data folder)')
     .option('--listen <host:port>', 'mirror address Docker pulls from (default 127.0.0.1:5050)')
     .option('--upstream <url>', 'endpoint of the default registry (default https://registry-1.docker.io)')
-    .option('--registry <name=url[,url...]>', 'a further registry, reached as NAME/... or ?ns=NAME; several URLs are tried in order (repeatable)', collect, [])
+    .option('--registry <name=url[,url...]>', 'a further registry, reached as NAME/... or ?ns=NAME; several URLs are tried in order (repeatable); a path after a URL\'s host is that endpoint\'s repository prefix (https://msr.example.com/hub-proxy/ for a Harbor/MSR 4 proxy project)', collect, [])
     .option('--admin <host:port>', 'dashboard and control API address (default 127.0.0.1:5051)')
     .option('--config <file>', 'settings file (default: settings.json in the data directory)')
     .option('--tls-cert <file>', 'PEM certificate (chain) for the mirror; required beyond loopback (see `layover tls init`)')
@@ -77,6 +78,16 @@ async function serve(flags: ServeFlags): Promise<void> {
   reportTightened(logger, tightened);
   // Whatever the process writes (blobs, index, settings, tokens) is its owner's alone.
   process.umask(0o077);
+  // Listening for a stop before start-up begins: a SIGTERM while the store opens, the index imports or the
+  // listeners bind lets start-up finish its step and then stops what it started, instead of dying half-way.
+  const stopAsked = new Promise<string>((asked) => {
+    process.once('SIGINT', asked);
+    process.once('SIGTERM', asked);
+  });
+  let started = false;
+  void stopAsked.then((signal) => {
+    if (!started) logger.info({ signal }, 'stop asked during start-up: stopping once what has started can be stopped');
+  });
   let instance;
   try {
     instance = await startHeadless({
@@ -86,18 +97,11 @@ async function serve(flags: ServeFlags): Promise<void> {
   } catch (error) {
     throw new CliError((error as Error).message);
   }
+  started = true;
   logger.info({ dashboard: instance.dashboardLoginUrl() }, 'open the dashboard with this one-time link (`layover dashboard` prints a fresh one)');
-  await new Promise<void>((done) => {
-    const shutdown = (signal: string) => {
-      logger.info({ signal }, 'shutting down');
-      instance.stop().then(done, (error) => {
-        logger.error({ err: error }, 'unclean shutdown');
-        done();
-      });
-    };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
-  });
+  const signal = await stopAsked;
+  logger.info({ signal }, 'shutting down');
+  await instance.stop().catch((error: unknown) => logger.error({ err: error }, 'unclean shutdown'));
 }
 
 /** The files the settings name are read at start: a wrong path or a broken file is one line naming it, not a failure at the first pull. */
@@ -158,7 +162,16 @@ export function parseRegistryFlag(spec: string): RegistrySettings {
   const name = spec.slice(0, separator);
   const urls = spec.slice(separator + 1).split(',').filter(Boolean);
   if (urls.length === 0) throw new Error(`--registry ${name} names no URL`);
-  return { name, endpoints: urls.map((url) => ({ url: checkUrl(url, `--registry ${name}`) })) };
+  return { name, endpoints: urls.map((url) => endpointOfFlag(checkUrl(url, `--registry ${name}`), `--registry ${name}`)) };
+}
+
+/** A path after the host is the endpoint's repository prefix: https://msr-fra.example.com/hub-proxy/ (a Harbor / MSR 4 proxy project). */
+function endpointOfFlag(url: string, flag: string): { url: string; repositoryPrefix?: string } {
+  try {
+    return splitEndpointUrl(url);
+  } catch (error) {
+    throw new Error(`${flag}: ${(error as Error).message} in "${url}"`);
+  }
 }
 
 function checkHostPort(value: string, flag: string): string {

@@ -52,6 +52,7 @@ interface RequestNote {
   cache?: RequestRecord['cache'];
   bytes: number;
   error?: string;
+  staleReason?: string;
 }
 
 /** The /v2 HTTP front: routing, names, errors, Range. Read-only. The app puts it on an HTTP or HTTPS server. */
@@ -118,7 +119,10 @@ async function sendManifest(deps: MirrorDependencies, req: IncomingMessage, res:
     etag: `"${manifest.digest}"`,
     'x-layover-cache': manifest.cache,
   };
-  if (manifest.cache === 'stale') headers.warning = `110 layover "Response is stale: upstream unavailable"`;
+  if (manifest.cache === 'stale') {
+    note.staleReason = manifest.staleReason ?? 'the upstream did not answer';
+    headers.warning = `110 layover "Response is stale: ${isPullLimit(note.staleReason) ? 'upstream pull limit reached' : 'upstream unavailable'}"`;
+  }
   if (req.headers['if-none-match'] === headers.etag) {
     res.writeHead(304, { ...API_VERSION_HEADER, etag: headers.etag, 'docker-content-digest': manifest.digest }).end();
     return;
@@ -239,6 +243,11 @@ function sendError(res: ServerResponse, note: RequestNote, error: unknown, logge
   note.error = sendOciError(res, error).message;
 }
 
+/** A stale answer because the upstream refused with 429 (Docker Hub's pull limit), not because it was down. */
+function isPullLimit(reason: string): boolean {
+  return /rate-limiting|HTTP 429/.test(reason);
+}
+
 function logRequest(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, note: RequestNote, started: number): void {
   const record: Omit<RequestRecord, 'id'> = {
     at: started,
@@ -253,6 +262,7 @@ function logRequest(deps: MirrorDependencies, req: IncomingMessage, res: ServerR
     ...(note.reference ? { reference: note.reference } : {}),
     ...(note.cache ? { cache: note.cache } : {}),
     ...(note.error ? { error: note.error } : {}),
+    ...(note.staleReason ? { staleReason: note.staleReason } : {}),
   };
   deps.logger.info({ req: { method: record.method, url: req.url, client: record.client }, status: record.status, bytes: record.bytes, ms: record.durationMs, cache: record.cache, registry: record.registry, error: record.error }, 'request');
   // The API root and probe-record reads are plumbing, not pulls: the activity list would only be noisier with them.

@@ -2,10 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createHash } from 'node:crypto';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { freePort, LOOPBACK } from '../support/ports.js';
-import { makeTempDir, removeTempDir, runCommand } from '../support/process.js';
+import { makeTempDir, removeTempDir, runCommand, startProcess } from '../support/process.js';
+import { findAdminToken } from '../../src-main/app/admin-credentials.js';
 import { adminHeaders, startLayoverProcess } from '../support/layover.js';
 import { getJson } from '../support/http.js';
 
@@ -62,3 +64,66 @@ test('serve logs one JSON line per request, announces itself, and stops cleanly 
     await removeTempDir(work);
   }
 });
+
+/** A metadata.json as an older Layover left it: importing it into the index is a start-up step that takes a while. */
+function metadataJson(repositories: number, tagsPerRepository: number): string {
+  const digestOf = (n: number) => `sha256:${createHash('sha256').update(String(n)).digest('hex')}`;
+  const repos: Record<string, unknown> = {};
+  const manifests: Record<string, unknown> = {};
+  for (let r = 0; r < repositories; r++) {
+    const tags: Record<string, unknown> = {};
+    for (let t = 0; t < tagsPerRepository; t++) {
+      const digest = digestOf(r * tagsPerRepository + t);
+      tags[`v${t}`] = { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', checkedAt: 1_700_000_000_000 };
+      manifests[digest] = { mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 500 };
+    }
+    repos[`team/service-${r}`] = { tags, lastAccess: 1_700_000_000_000 + r };
+  }
+  return JSON.stringify({ version: 1, registries: { 'docker.io': repos }, manifests, access: {} });
+}
+
+const IMPORTING = /importing the data directory into the metadata index/;
+const IMPORTED = /imported the data directory into the metadata index/;
+
+test('a SIGTERM during start-up lets the step finish, stops what started and exits 0, leaving no token or instance file', async (t) => {
+  const work = await makeTempDir('cli-serve-startup');
+  const dataDir = join(work, 'data');
+  try {
+    await mkdir(dataDir, { mode: 0o700 });
+    await writeFile(join(dataDir, 'metadata.json'), metadataJson(1_500, 40));
+    const [port, adminPort] = [await freePort(), await freePort()];
+    const serving = await startProcess({
+      name: 'layover',
+      command: process.execPath,
+      args: [CLI, 'serve', '--data', dataDir, '--listen', `${LOOPBACK}:${port}`, '--admin', `${LOOPBACK}:${adminPort}`, '--upstream', 'http://127.0.0.1:1'],
+      logFile: join(work, 'layover.log'),
+      // Start-up is under way: the index import has begun, the listeners are not up yet.
+      ready: { kind: 'log', pattern: IMPORTING },
+    });
+    serving.signal('SIGTERM');
+    const exit = await serving.exited;
+    const log = serving.tail(200);
+    const at = (pattern: RegExp) => (JSON.parse(log.split('\n').find((line) => pattern.test(line)) ?? '{}') as { time?: string }).time;
+    t.diagnostic(`import began ${at(IMPORTING)}, stop asked ${at(/stop asked/)}, import done ${at(IMPORTED)}`);
+    assert.match(log, /stop asked during start-up/, 'the signal landed during start-up');
+    assert.deepEqual(exit, { code: 0, signal: null }, `a clean exit, not a death by signal:\n${log}`);
+    assert.match(log, IMPORTED, 'the import the signal interrupted was finished, not cut off');
+    assert.match(log, /shutting down/);
+    await assert.rejects(readFile(join(dataDir, 'instance.json')), 'no instance file is left to point a CLI at a stopped Layover');
+    assert.equal(await findAdminToken(`http://${LOOPBACK}:${adminPort}`), undefined, 'the admin token file is removed');
+    for (const closed of [port, adminPort]) assert.equal(await answers(closed), false, `nothing listens on ${closed} any more`);
+  } finally {
+    await removeTempDir(work);
+  }
+});
+
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, LOOPBACK);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -31,7 +31,8 @@ export interface LayoverUnderTest {
 }
 
 export interface StartLayoverOptions {
-  upstream: string;
+  /** The default registry's one endpoint (--upstream); omit to keep the registries of `settings` as they are. */
+  upstream?: string;
   /** Tuning of the prefetch scheduler (tests shorten its tick). */
   prefetch?: HeadlessOptions['prefetch'];
   /** NAME=URL[,URL...] as on the command line. */
@@ -47,7 +48,7 @@ export async function startLayover(options: StartLayoverOptions): Promise<Layove
   const settings = applyFlags({ ...defaultSettings(), ...options.settings }, {
     listen: `${LOOPBACK}:${listenPort}`,
     admin: options.settings?.admin ?? `${LOOPBACK}:${adminPort}`,
-    upstream: options.upstream,
+    ...(options.upstream ? { upstream: options.upstream } : {}),
     registry: options.registries ?? [],
   });
   const instance = await startHeadless({ dataDir, settings, logger: pino({ level: 'silent' }), ...(options.prefetch ? { prefetch: options.prefetch } : {}) });

@@ -5,6 +5,8 @@ import { ProbeLog } from './pull-probes.js';
 
 const RECENT_REQUESTS = 200;
 const RECENT_EVENTS = 100;
+/** Stale answers of one registry are explained in the activity at most this often. */
+const STALE_NOTE_INTERVAL_MS = 60_000;
 /** Transfer progress events are for eyes: a few per second is plenty. */
 const TRANSFER_EVENT_INTERVAL_MS = 250;
 
@@ -50,6 +52,9 @@ export class Telemetry extends EventEmitter<TelemetryEvents> {
   private readonly events: ActivityEvent[] = [];
   private upstreamSeconds = 0;
   private upstreamBytesTimed = 0;
+  /** digest → the host its last upstream transfer came from, for the requests that fetched it (bounded like the request list). */
+  private readonly servedBy = new Map<string, string>();
+  private readonly staleNotedAt = new Map<string, number>();
 
   constructor() {
     super();
@@ -59,6 +64,11 @@ export class Telemetry extends EventEmitter<TelemetryEvents> {
   startTransfer(fields: Omit<TransferStatus, 'id' | 'bytesDone' | 'bytesPerSecond' | 'startedAt'>): TransferTracker {
     const tracker = new TransferTracker(this, { ...fields, id: randomUUID(), bytesDone: 0, bytesPerSecond: 0, startedAt: Date.now() });
     this.transfers.set(tracker.status.id, tracker);
+    if (fields.servedBy) {
+      this.servedBy.delete(fields.digest);
+      this.servedBy.set(fields.digest, fields.servedBy);
+      if (this.servedBy.size > RECENT_REQUESTS) this.servedBy.delete(this.servedBy.keys().next().value!);
+    }
     this.emit('transfer', { ...tracker.status }, false);
     return tracker;
   }
@@ -80,7 +90,9 @@ export class Telemetry extends EventEmitter<TelemetryEvents> {
   }
 
   recordRequest(record: Omit<RequestRecord, 'id'>): void {
-    const full = { ...record, id: randomUUID() };
+    const servedBy = record.kind === 'blob' && record.cache === 'miss' && record.reference ? this.servedBy.get(record.reference) : undefined;
+    const full = { ...record, ...(servedBy && !record.servedBy ? { servedBy } : {}), id: randomUUID() };
+    if (record.cache === 'stale' && record.staleReason) this.noteStale(record);
     if (record.cache === 'hit' || record.cache === 'stale' || record.cache === 'revalidated') {
       this.counters.hits += 1;
       this.counters.bytesServedFromCache += record.bytes;
@@ -97,6 +109,15 @@ export class Telemetry extends EventEmitter<TelemetryEvents> {
     const event: ActivityEvent = { at: Date.now(), level, message, ...(registry ? { registry } : {}) };
     pushBounded(this.events, event, RECENT_EVENTS);
     this.emit('activity', event);
+  }
+
+  /** Says in the activity why cached tags are being served stale: once a minute per registry, not once per pull. */
+  private noteStale(record: Omit<RequestRecord, 'id'>): void {
+    const last = this.staleNotedAt.get(record.registry) ?? 0;
+    if (record.at - last < STALE_NOTE_INTERVAL_MS) return;
+    this.staleNotedAt.set(record.registry, record.at);
+    const what = `${record.repository ?? ''}${record.reference ? `:${record.reference}` : ''}`;
+    this.note('warning', `Served ${what} from the cache without checking ${record.registry}: ${record.staleReason}`, record.registry);
   }
 
   recentRequests(): RequestRecord[] {

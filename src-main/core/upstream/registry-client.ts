@@ -4,6 +4,10 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { parseChallenge } from './challenge.js';
 import { DockerCredentials, type Credentials } from './docker-credentials.js';
 import { EndpointHealth } from './endpoint-health.js';
+import { orderEndpoints, type EndpointChoice } from './endpoint-choice.js';
+import { normalizeRepositoryPrefix, onEndpoint } from './endpoint-prefix.js';
+import { RateLimitState } from './rate-limit.js';
+import { RedirectHosts, RedirectTargetError, type RedirectHostConfig } from './redirect-hosts.js';
 import { repositoryRequest } from './repository-request.js';
 import { EndpointAuth, UpstreamAuthError } from './token-auth.js';
 
@@ -14,6 +18,8 @@ export interface EndpointConfig {
   /** A PEM bundle of CAs to trust besides the system's. */
   caFile?: string;
   insecureSkipVerify?: boolean;
+  /** Put before every repository name on this endpoint only: a Harbor / MSR 4 proxy project, "hub-proxy/". */
+  repositoryPrefix?: string;
 }
 
 export interface RegistryConfig {
@@ -23,6 +29,10 @@ export interface RegistryConfig {
   aliases?: string[];
   /** In order: the regional cache first, the origin last. */
   endpoints: EndpointConfig[];
+  /** Which endpoint is asked first (default in-order). */
+  endpointChoice?: EndpointChoice;
+  /** Hosts the registry redirects blobs to (MSR 2/3 content caches) that need a CA of their own. */
+  redirectHosts?: RedirectHostConfig[];
 }
 
 export interface UpstreamTimeouts {
@@ -59,6 +69,8 @@ export interface UpstreamResponse {
   body: Dispatcher.ResponseData['body'];
   /** Which endpoint answered. */
   endpoint: string;
+  /** The host that sent the body: the endpoint's, or the host it redirected to (a content cache, an object store). */
+  servedBy: string;
 }
 
 /** No endpoint could be reached (or every one failed): the mirror answers 503, or serves stale. */
@@ -84,11 +96,14 @@ const isEndpointFailure = (status: number): boolean => status >= 500;
 class Endpoint {
   readonly url: URL;
   readonly health = new EndpointHealth();
+  readonly rateLimit = new RateLimitState();
+  readonly repositoryPrefix: string;
   readonly auth: EndpointAuth;
   readonly dispatcher: Agent;
 
   constructor(readonly config: EndpointConfig, timeouts: UpstreamTimeouts, dockerCredentials: DockerCredentials, fallback: Agent) {
     this.url = new URL(config.url.replace(/\/+$/, ''));
+    this.repositoryPrefix = normalizeRepositoryPrefix(config.repositoryPrefix);
     this.dispatcher = new Agent({
       connect: {
         timeout: timeouts.connectMs,
@@ -112,8 +127,10 @@ class Endpoint {
 export class RegistryClient {
   readonly name: string;
   readonly aliases: string[];
+  readonly endpointChoice: EndpointChoice;
   private readonly endpoints: Endpoint[];
   private readonly fallbackDispatcher: Agent;
+  private readonly redirects: RedirectHosts;
 
   constructor(config: RegistryConfig, options: { timeouts?: UpstreamTimeouts; dockerCredentials?: DockerCredentials } = {}) {
     if (config.endpoints.length === 0) throw new Error(`registry ${config.name} has no endpoints`);
@@ -123,10 +140,17 @@ export class RegistryClient {
     this.fallbackDispatcher = new Agent({ connect: { timeout: timeouts.connectMs }, headersTimeout: timeouts.headersMs, bodyTimeout: timeouts.idleMs });
     const dockerCredentials = options.dockerCredentials ?? new DockerCredentials();
     this.endpoints = config.endpoints.map((endpoint) => new Endpoint(endpoint, timeouts, dockerCredentials, this.fallbackDispatcher));
+    this.endpointChoice = config.endpointChoice ?? 'in-order';
+    this.redirects = new RedirectHosts(config.redirectHosts ?? [], timeouts, this.fallbackDispatcher);
   }
 
-  endpointStates(): Array<{ url: string; health: EndpointHealth }> {
-    return this.endpoints.map((endpoint) => ({ url: endpoint.config.url, health: endpoint.health }));
+  endpointStates(): Array<{ url: string; health: EndpointHealth; repositoryPrefix: string; rateLimit: RateLimitState }> {
+    return this.endpoints.map((endpoint) => ({ url: endpoint.config.url, health: endpoint.health, repositoryPrefix: endpoint.repositoryPrefix, rateLimit: endpoint.rateLimit }));
+  }
+
+  /** Hosts the endpoints redirected blob downloads to, each with its own health. */
+  redirectHostStates(): Array<{ url: string; health: EndpointHealth }> {
+    return this.redirects.states();
   }
 
   /**
@@ -146,6 +170,11 @@ export class RegistryClient {
         response = await this.requestEndpoint(endpoint, req);
       } catch (error) {
         if (error instanceof UpstreamAuthError || req.signal?.aborted) throw error;
+        if (error instanceof RedirectTargetError) {
+          // The endpoint answered well; the host it sent us to did not (its own health says so).
+          causes.push(`${endpoint.url.host} via ${error.message}`);
+          continue;
+        }
         const message = describeNetworkError(error);
         endpoint.health.recordFailure(message);
         causes.push(`${endpoint.url.host}: ${message}`);
@@ -153,6 +182,8 @@ export class RegistryClient {
       }
       if (isEndpointFailure(response.status)) endpoint.health.recordFailure(`HTTP ${response.status}`);
       else endpoint.health.recordSuccess(Date.now() - started);
+      endpoint.rateLimit.observe(response.status, response.headers);
+      measureThroughput(response, [endpoint.health, this.redirects.healthOf(new URL(response.servedBy))]);
       const tryNext = isEndpointFailure(response.status) || response.status === 429 || response.status === 404;
       if (!tryNext || isLast) return response;
       causes.push(`${endpoint.url.host}: HTTP ${response.status}`);
@@ -191,21 +222,21 @@ export class RegistryClient {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.endpoints.map((endpoint) => endpoint.dispatcher.close()), this.fallbackDispatcher.close()]);
+    await Promise.all([...this.endpoints.map((endpoint) => endpoint.dispatcher.close()), this.redirects.close(), this.fallbackDispatcher.close()]);
   }
 
   /** Ends everything now: at shutdown a hung upstream must not hold the process. */
   async destroy(): Promise<void> {
-    await Promise.all([...this.endpoints.map((endpoint) => endpoint.dispatcher.destroy()), this.fallbackDispatcher.destroy()]);
+    await Promise.all([...this.endpoints.map((endpoint) => endpoint.dispatcher.destroy()), this.redirects.destroy(), this.fallbackDispatcher.destroy()]);
   }
 
-  /** Healthy endpoints in their configured order, then those that are down (still better than nothing). */
+  /** Healthy endpoints first (in configured order, or fastest first), then those that are down (still better than nothing). */
   private orderedEndpoints(): Endpoint[] {
-    const now = Date.now();
-    return [...this.endpoints.filter((e) => !e.health.isDown(now)), ...this.endpoints.filter((e) => e.health.isDown(now))];
+    return orderEndpoints(this.endpoints, this.endpointChoice);
   }
 
-  private async requestEndpoint(endpoint: Endpoint, req: UpstreamRequest, auth = endpoint.auth): Promise<UpstreamResponse> {
+  private async requestEndpoint(endpoint: Endpoint, asked: UpstreamRequest, auth = endpoint.auth): Promise<UpstreamResponse> {
+    const req = onEndpoint(endpoint.repositoryPrefix, asked);
     const url = new URL(endpoint.url.pathname.replace(/\/$/, '') + req.path, endpoint.url);
     for (const [key, value] of Object.entries(req.query ?? {})) url.searchParams.set(key, value);
     let response = await this.send(endpoint, url, req, await auth.header(req.scope));
@@ -227,11 +258,33 @@ export class RegistryClient {
       if (!location || hops >= MAX_REDIRECTS) break;
       await response.body.dump();
       url = new URL(location, url);
-      // Credentials are for the registry only, never for the object store it redirects to.
+      // Credentials are for the registry only, never for the object store or content cache it redirects to.
       const sameOrigin = url.origin === endpoint.url.origin;
-      response = await this.send(endpoint, url, req, sameOrigin ? await auth.header(req.scope) : undefined);
+      response = sameOrigin ? await this.send(endpoint, url, req, await auth.header(req.scope)) : await this.sendToRedirectHost(endpoint, url, req);
     }
-    return { status: response.statusCode, headers: response.headers, body: response.body, endpoint: endpoint.config.url };
+    return { status: response.statusCode, headers: response.headers, body: response.body, endpoint: endpoint.config.url, servedBy: url.origin };
+  }
+
+  /** A redirect to another host, counted in that host's own health; its failure is not the endpoint's. */
+  private async sendToRedirectHost(endpoint: Endpoint, url: URL, req: UpstreamRequest): Promise<Dispatcher.ResponseData> {
+    const health = this.redirects.healthOf(url);
+    const started = Date.now();
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.send(endpoint, url, req, undefined);
+    } catch (error) {
+      if (req.signal?.aborted) throw error;
+      const message = describeNetworkError(error);
+      health?.recordFailure(message);
+      throw new RedirectTargetError(url.host, message);
+    }
+    if (isEndpointFailure(response.statusCode)) {
+      health?.recordFailure(`HTTP ${response.statusCode}`);
+      await response.body.dump();
+      throw new RedirectTargetError(url.host, `HTTP ${response.statusCode}`);
+    }
+    health?.recordSuccess(Date.now() - started);
+    return response;
   }
 
   /**
@@ -255,11 +308,25 @@ export class RegistryClient {
   private sendOnce(endpoint: Endpoint, url: URL, req: UpstreamRequest, authorization: string | undefined): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...req.headers };
     if (authorization) headers.authorization = authorization;
-    const dispatcher = url.origin === endpoint.url.origin ? endpoint.dispatcher : this.fallbackDispatcher;
+    const dispatcher = url.origin === endpoint.url.origin ? endpoint.dispatcher : this.redirects.dispatcherFor(url);
     // undici closes the connection after every HEAD unless told otherwise (a guard against servers that send a
     // body anyway); registries do not, and a fresh connection costs tag revalidation a round trip (two with TLS).
     return request(url, { method: req.method, headers, dispatcher, signal: req.signal, ...(req.method === 'HEAD' ? { reset: false } : {}) });
   }
+}
+
+/**
+ * Feeds the throughput averages from a real body: its Content-Length over the time from the answer's
+ * headers to its end. Listening for 'end' does not start the stream; a body cut or abandoned gives no sample.
+ */
+function measureThroughput(response: UpstreamResponse, healths: Array<EndpointHealth | undefined>): void {
+  const bytes = Number(headerValue(response.headers['content-length']));
+  if ((response.status !== 200 && response.status !== 206) || !Number.isSafeInteger(bytes)) return;
+  const headersAt = Date.now();
+  response.body.once('end', () => {
+    const seconds = (Date.now() - headersAt) / 1000;
+    for (const health of healths) health?.recordTransfer(bytes, seconds);
+  });
 }
 
 function isInsufficientScope(headers: Dispatcher.ResponseData['headers']): boolean {
