@@ -286,6 +286,9 @@ export interface RegistrySettings {
   /** The name clients use: "docker.io", "dtr.example.com". */
   name: string;
   endpoints: EndpointSettings[];
+  /** Default in-order. */
+  endpointChoice?: EndpointChoice;
+  redirectHosts?: RedirectHostSettings[];
   /** Whole-registry bandwidth budget in bytes per second, 0 = unlimited. */
   bandwidthLimit?: number;
   /** Limits by time of day; where one covers the current time it applies instead of bandwidthLimit (the first listed wins). */
@@ -364,6 +367,8 @@ export interface ConnectionTestResult {
   error?: string;
   /** What the registry said about auth: anonymous, basic, bearer. */
   auth?: string;
+  /** For an endpoint with a repository prefix: a known repository asked through the prefix. */
+  repositoryCheck?: { repository: string; ok: boolean; status?: number; detail: string };
 }
 
 export interface DockerStatus {

@@ -68,6 +68,8 @@ export const registrySchema = z.object({
   endpoints: z.array(endpointSchema).min(1, 'a registry needs at least one endpoint'),
   bandwidthLimit: z.number().int().nonnegative().optional(),
   bandwidthWindows: z.array(bandwidthWindowSchema).optional(),
+  endpointChoice: z.enum(['in-order', 'fastest'], { message: 'endpointChoice is "in-order" or "fastest"' }).optional(),
+  redirectHosts: z.array(redirectHostSchema).optional(),
 });
 
 /**

@@ -2,6 +2,7 @@ import type { LayoverEvent, Settings } from '../api/types.js';
 import type { BlobFetcher } from '../core/fetch/blob-fetcher.js';
 import type { ManifestFetcher } from '../core/fetch/manifest-fetcher.js';
 import type { TagLister } from '../core/fetch/tag-lister.js';
+import type { ReferrersFetcher } from '../core/fetch/referrers.js';
 import type { BlobStore } from '../core/store/blob-store.js';
 import type { MetadataIndex } from '../core/store/metadata.js';
 import type { Telemetry } from '../core/telemetry/telemetry.js';
@@ -20,6 +21,8 @@ export interface PrefetchCore {
   readonly blobs: BlobFetcher;
   readonly manifests: ManifestFetcher;
   readonly tags: TagLister;
+  /** Signatures, attestations and SBOMs attached to a manifest (OCI 1.1 referrers and cosign's tags). */
+  readonly referrers: ReferrersFetcher;
   readonly telemetry: Telemetry;
   readonly router: RegistryRouter;
   readonly settings: Settings;

@@ -1,4 +1,5 @@
 import type { EpochMs, TagState } from '../api/types.js';
+import { summarizeAttachments } from '../core/fetch/referrers.js';
 import { explainFailure } from './failures.js';
 import { collectImage } from './image-walk.js';
 import type { ResolvedTag } from './planner.js';
@@ -56,6 +57,7 @@ export class SyncBook {
       ...(lastCheck ? { lastCheck } : {}),
       ...(record.lastSuccess ? { lastSuccess: record.lastSuccess } : {}),
       ...(failedLast ? { error: record.error } : {}),
+      ...(cached ? { attachments: summarizeAttachments(await this.core.referrers.attachments(registry, repository, cached.digest)) } : {}),
     };
   }
 

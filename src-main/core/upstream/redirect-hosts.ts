@@ -9,8 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import type { Agent } from 'undici';
-import { lazyAgent } from './lazy-undici.js';
+import { Agent } from 'undici';
 import { EndpointHealth } from './endpoint-health.js';
 import type { UpstreamTimeouts } from './registry-client.js';
 
@@ -38,7 +37,7 @@ export class RedirectHosts {
 
   constructor(configs: RedirectHostConfig[], timeouts: UpstreamTimeouts, readonly fallback: Agent) {
     for (const config of configs) {
-      this.configured.set(new URL(config.url).origin, lazyAgent({
+      this.configured.set(new URL(config.url).origin, new Agent({
         connect: {
           timeout: timeouts.connectMs,
           ...(config.caFile ? { ca: [...rootCertificates, readFileSync(config.caFile, 'utf8')] } : {}),
