@@ -1,7 +1,7 @@
 import type {
   Activity, ConnectionTestResult, DemoRequest, DemoStatus, DockerConfigPreview, DockerStatus, EndpointSettings, GcReport, JobStatus,
   LayoverEvent, PrefetchRequest, PrefetchRule, RepositoryPage, RuleStatus, RuntimeSnippet,
-  Settings, Status, TagState,
+  Settings, Status, TagState, BundleTask, ExportPlan, ExportRequest, ImportRequest, InventoryResult,
 } from './types.js';
 
 /**
@@ -51,6 +51,16 @@ export interface LayoverApi {
   startDemo(args: DemoRequest): Promise<DemoStatus>;
   /** Stops the running demo and everything it started; resolves once all of it is gone. */
   cancelDemo(): Promise<DemoStatus>;
+
+  /** Courier bundles: a bundle's size and contents before writing it. */
+  planExport(args: ExportRequest): Promise<ExportPlan>;
+  /** Writes a bundle in the background; `bundle` events (and listBundleTasks) follow it. */
+  startExport(args: ExportRequest): Promise<BundleTask>;
+  /** Writes what this instance holds, for the other side's `--have`. */
+  writeInventory(args: { out: string }): Promise<InventoryResult>;
+  /** Imports a bundle in the background, every blob verified. */
+  startImport(args: ImportRequest): Promise<BundleTask>;
+  listBundleTasks(): Promise<BundleTask[]>;
 }
 
 /** The names of the request/response methods, for the generic transports. */
@@ -62,4 +72,5 @@ export const LAYOVER_METHODS: readonly LayoverMethod[] = [
   'deleteRule', 'syncNow', 'gc', 'getSettings', 'updateSettings', 'testConnection',
   'getDockerStatus', 'previewDockerConfig', 'applyDockerConfig', 'pullThroughLayover',
   'runtimeSnippets', 'getDemo', 'startDemo', 'cancelDemo',
+  'planExport', 'startExport', 'writeInventory', 'startImport', 'listBundleTasks',
 ];

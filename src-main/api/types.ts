@@ -526,4 +526,101 @@ export type LayoverEvent =
   | { type: 'job'; job: JobStatus }
   | { type: 'activity'; event: ActivityEvent }
   | { type: 'settings'; settings: Settings }
-  | { type: 'demo'; demo: DemoStatus };
+  | { type: 'demo'; demo: DemoStatus }
+  | { type: 'bundle'; task: BundleTask };
+
+// ------------------------------------------------------------ courier bundles (issue 17)
+
+/** What goes into a bundle: repositories with the prefetch selectors, prefetch rules by id, or every enabled rule. */
+export type BundleSelection =
+  | { kind: 'repository'; registry?: string; repository: string; tags?: TagSelector; platforms?: 'host' | 'all' | Platform[] }
+  | { kind: 'rule'; rule: string }
+  | { kind: 'all-rules' };
+
+export interface ExportRequest {
+  selections: BundleSelection[];
+  /** Absolute path on the instance's machine: ending in .tar an archive, otherwise a directory. */
+  out: string;
+  /** An inventory (`layover inventory`) or a previous bundle's layover-bundle.json: blobs listed there are left out. */
+  have?: string;
+}
+
+/** A bundle's size and contents, known before it is written. */
+export interface ExportPlan {
+  tags: Array<{ registry: string; repository: string; tag: string; digest: string }>;
+  manifests: number;
+  blobs: number;
+  /** Bytes of the manifests and blobs the bundle will hold. */
+  bytes: number;
+  /** Blobs left out because the other side holds them. */
+  skippedBlobs: number;
+  skippedBytes: number;
+  /** Blobs the cache lacks: fetched through the upstream before writing. */
+  missingBlobs: number;
+  missingBytes: number;
+}
+
+export interface ExportResult {
+  path: string;
+  bytes: number;
+  blobs: number;
+  manifests: number;
+  skippedBlobs: number;
+  skippedBytes: number;
+  tags: number;
+}
+
+export interface ImportRequest {
+  /** A bundle directory or .tar on the instance's machine. */
+  path: string;
+  /** Days the imported content is kept from eviction (default 30; 0: not pinned). */
+  pinDays?: number;
+  /** For layouts without a tag snapshot (written by skopeo): record their ref names as tags of this repository. */
+  repository?: string;
+  /** The file was staged for this import (stdin) and is removed once read. */
+  removeAfter?: boolean;
+}
+
+export interface RefusedEntry {
+  /** The entry as the bundle names it: a blob path, a manifest digest, a tag. */
+  entry: string;
+  reason: string;
+}
+
+export interface ImportResult {
+  path: string;
+  added: string[];
+  alreadyPresent: string[];
+  refused: RefusedEntry[];
+  addedBytes: number;
+  /** registry/repository:tag recorded. */
+  tags: string[];
+  pinnedUntil?: EpochMs;
+}
+
+export interface InventoryResult {
+  path: string;
+  blobs: number;
+  bytes: number;
+}
+
+export type BundleTaskState = 'running' | 'done' | 'failed';
+
+/** An export or import in progress or finished: `bundle` events carry it live. */
+export interface BundleTask {
+  id: string;
+  kind: 'export' | 'import';
+  state: BundleTaskState;
+  path: string;
+  bytesDone: number;
+  bytesTotal: number;
+  blobsDone: number;
+  blobsTotal: number;
+  /** What it is doing now, in words. */
+  step: string;
+  startedAt: EpochMs;
+  finishedAt?: EpochMs;
+  error?: string;
+  exported?: ExportResult;
+  imported?: ImportResult;
+}

@@ -43,6 +43,11 @@ export function createApiService(core: LayoverCore, adminUrl: () => string, exte
     deleteRule: missing('Prefetch rules'),
     syncNow: missing('Sync'),
     gc: missing('Cache garbage collection'),
+    planExport: missing('Courier bundles'),
+    startExport: missing('Courier bundles'),
+    writeInventory: missing('Courier bundles'),
+    startImport: missing('Courier bundles'),
+    listBundleTasks: async () => [],
     ...createRuntimesApi({
       mirrorAddress: () => core.status(adminUrl()).mirrorAddress,
       registries: () => core.settings.registries.map((registry) => registry.name),

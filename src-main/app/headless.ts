@@ -8,6 +8,7 @@ import { createMetricsRegistry } from '../core/telemetry/prometheus.js';
 import { createPrefetchService, type PrefetchService, type PrefetchServiceOptions } from '../prefetch/prefetch-service.js';
 import { createAdminServer } from '../control/admin-server.js';
 import { AdminAccess, secret } from '../control/admin-access.js';
+import { createBundleFeature } from './bundle-wiring.js';
 import { createApiService, type ApiExtensions } from './api-service.js';
 import { removeAdminToken, writeAdminToken } from './admin-credentials.js';
 import { LayoverCore, type LayoverOptions } from './layover.js';
@@ -70,7 +71,7 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
     throw error;
   }
   core.prefetchPaused = () => prefetch.isPaused();
-  api = createApiService(core, adminUrl, { ...prefetch.api, ...options.extensions?.(core) }, () => prefetch.jobs());
+  api = createApiService(core, adminUrl, { ...prefetch.api, ...createBundleFeature(core), ...options.extensions?.(core) }, () => prefetch.jobs());
   let admin: Server | undefined;
   if (options.adminListener ?? true) {
     const metrics = createMetricsRegistry(core.telemetry, () => ({ bytesUsed: core.store.usage.bytes, blobs: core.store.usage.blobs }), () => core.registryStatuses());

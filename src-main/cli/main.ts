@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../app/layover.js';
 import { CliError } from './errors.js';
 import { registerPrefetchCommands } from './prefetch-commands.js';
+import { registerBundleCommands } from './bundle-commands.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerRuntimeCommands } from './runtime-commands.js';
 import { registerTlsCommands } from './tls-command.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerRuntimeCommands(program);
   registerPrefetchCommands(program);
+  registerBundleCommands(program);
   registerTlsCommands(program);
   registerDemoCommand(program);
   registerDashboardCommand(program);

@@ -129,7 +129,7 @@ async function followJobs(api: LayoverApi, ids: string[], onUpdate: (job: JobSta
 }
 
 /** The instance's API errors and unreachable addresses become the one-line CliError main.ts prints. */
-function reportingFailures<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+export function reportingFailures<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await action(...args);

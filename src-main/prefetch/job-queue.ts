@@ -10,7 +10,7 @@ export interface RunningJob {
   /** Aborted with a JobInterruption when the job is paused, cancelled, or must wait. */
   readonly signal: AbortSignal;
   /** Planning results and state changes. */
-  update(patch: Partial<Pick<JobStatus, 'state' | 'tags' | 'bytesDone' | 'bytesTotal' | 'blobsDone' | 'blobsTotal'>>): void;
+  update(patch: Partial<Pick<JobStatus, 'state' | 'tags' | 'bytesDone' | 'bytesTotal' | 'blobsDone' | 'blobsTotal' | 'attachments'>>): void;
   /** Bytes that crossed the link (they count towards the rate), or were found done some other way (they do not). */
   addBytes(bytes: number, options?: { transferred: boolean }): void;
 }

@@ -54,13 +54,14 @@ async function runJob(deps: JobRunnerDependencies, job: RunningJob): Promise<voi
   job.update({ tags });
   const plan = await planPrefetch(deps.core, {
     client, repository: spec.repository, tags, platforms: platformsOf(spec.platforms), signal: job.signal,
+    attachments: deps.core.settings.rules.find((rule) => rule.id === spec.ruleId)?.referrers !== false,
     onChecked: (tag, outcome) => deps.sync.checked(client.name, spec.repository, tag, outcome, deps.now()),
   });
   deps.pin(status.id, [...plan.manifests, ...plan.blobs.map((blob) => blob.digest)]);
   const partialBytes = (await Promise.all(plan.missing.map((blob) => deps.partials.size(blob.digest)))).reduce((sum, size) => sum + size, 0);
   job.update({
     state: 'running', bytesTotal: plan.totalBytes, bytesDone: plan.totalBytes - plan.missingBytes + partialBytes,
-    blobsTotal: plan.blobs.length, blobsDone: plan.blobs.length - plan.missing.length,
+    blobsTotal: plan.blobs.length, blobsDone: plan.blobs.length - plan.missing.length, attachments: plan.attachments,
   });
   await deps.makeRoom(plan.missingBytes);
   try {

@@ -2,7 +2,10 @@ import type { Platform } from '../api/types.js';
 import type { RegistryClient } from '../core/upstream/registry-client.js';
 import { RepositoryClient, type ManifestHead } from '../core/upstream/repository-client.js';
 import { isUpstreamOutage } from '../core/upstream/upstream-errors.js';
-import { collectImage, sumSizes, type Descriptor, type ManifestLoader } from './image-walk.js';
+import { collectImage, sumSizes, type Descriptor, type ImageContent, type ManifestLoader } from './image-walk.js';
+import { PrefetchError } from './failures.js';
+import { OciError } from '../core/oci/errors.js';
+import type { ReferrersRequest } from '../core/fetch/referrers.js';
 import type { PrefetchCore } from './prefetch-core.js';
 
 /** Where one tag points now. */
@@ -24,6 +27,8 @@ export interface Plan {
   missing: Descriptor[];
   totalBytes: number;
   missingBytes: number;
+  /** Signatures, attestations and SBOMs found attached to the tags (their manifests and blobs are in the plan). */
+  attachments: number;
 }
 
 export interface PlanRequest {
@@ -32,6 +37,8 @@ export interface PlanRequest {
   tags: string[];
   /** undefined: every platform of an index. */
   platforms: Platform[] | undefined;
+  /** Take along what is attached to each tag's manifest: referrers and cosign's tags (a rule's `referrers`, on by default). */
+  attachments?: boolean;
   /** Told about every tag checked upstream (or not), for its sync state. */
   onChecked?: (tag: string, outcome: { digest?: string; error?: unknown }) => void;
   signal?: AbortSignal;
@@ -49,6 +56,7 @@ export async function planPrefetch(core: PrefetchCore, request: PlanRequest): Pr
   const tags: ResolvedTag[] = [];
   const manifests = new Set<string>();
   const blobs = new Map<string, Descriptor>();
+  let attachments = 0;
   for (const tag of request.tags) {
     request.signal?.throwIfAborted();
     const resolved = await resolveTag(core, client, repository, tag, request.onChecked);
@@ -56,13 +64,45 @@ export async function planPrefetch(core: PrefetchCore, request: PlanRequest): Pr
     const content = await collectImage(load, resolved.digest, request.platforms, `${repository}:${tag}`);
     for (const digest of content.manifests) manifests.add(digest);
     for (const blob of content.blobs) blobs.set(blob.digest, blob);
+    if (request.attachments !== false) {
+      for (const attached of await collectAttachments(core, load, { client, repository, subject: resolved.digest }, `${repository}:${tag}`)) {
+        attachments++;
+        for (const digest of attached.manifests) manifests.add(digest);
+        for (const blob of attached.blobs) blobs.set(blob.digest, blob);
+      }
+    }
   }
   const missing: Descriptor[] = [];
   for (const blob of blobs.values()) {
     if ((await core.store.sizeOf(blob.digest)) === undefined) missing.push(blob);
   }
   const all = [...blobs.values()];
-  return { tags, manifests: [...manifests], blobs: all, missing, totalBytes: sumSizes(all), missingBytes: sumSizes(missing) };
+  return { tags, manifests: [...manifests], blobs: all, missing, totalBytes: sumSizes(all), missingBytes: sumSizes(missing), attachments };
+}
+
+/**
+ * What is attached to a tag's manifest (core/fetch/referrers.ts), walked like
+ * an image. With the upstream out and nothing cached, or an attachment that
+ * is not an image-shaped manifest, the tag is still prefetched without it.
+ */
+async function collectAttachments(core: PrefetchCore, load: ManifestLoader, subject: ReferrersRequest, what: string): Promise<ImageContent[]> {
+  let attached;
+  try {
+    attached = await core.referrers.attached(subject);
+  } catch (error) {
+    if (isUpstreamOutage(error)) return [];
+    throw error;
+  }
+  const contents: ImageContent[] = [];
+  for (const { digest, kind } of attached) {
+    try {
+      contents.push(await collectImage(load, digest, undefined, `${what} ${kind} ${digest}`));
+    } catch (error) {
+      const skippable = error instanceof PrefetchError || isUpstreamOutage(error) || (error instanceof OciError && error.status === 404);
+      if (!skippable) throw error;
+    }
+  }
+  return contents;
 }
 
 /** The digest a tag has upstream now; the cached one when the upstream is out. */

@@ -199,7 +199,7 @@ export interface SignedUpstream {
  * an attestation as OCI artifacts with `subject`, listed in the fallback
  * index under `sha256-<hex>` since distribution 2.8 has no referrers API.
  */
-export async function fillSignedUpstream(registry: { url: string; host: string }, repository: string, work: string, identityHost: string): Promise<SignedUpstream> {
+export async function fillSignedUpstream(registry: { url: string; host: string }, repository: string, work: string, identityHost: string, options: { tamper?: boolean } = {}): Promise<SignedUpstream> {
   const layout = await writeSampleLayout(join(work, 'layout'), [
     { tag: 'signed', layers: [{ size: 8192, seed: 'referrers-signed' }] },
     { tag: 'unsigned', layers: [{ size: 4096, seed: 'referrers-unsigned' }] },
@@ -211,7 +211,7 @@ export async function fillSignedUpstream(registry: { url: string; host: string }
   };
   const subject = descriptorOf('signed');
   const keys = await writeSigstoreKeyPair(work);
-  const cosignSignature = await pushCosignSignature(registry.url, repository, { subject: subject.digest, identity: `${identityHost}/${repository}:signed`, privateKey: keys.privateKey });
+  const cosignSignature = await pushCosignSignature(registry.url, repository, { subject: subject.digest, identity: `${identityHost}/${repository}:signed`, privateKey: keys.privateKey, ...(options.tamper ? { tamper: true } : {}) });
   const contents = {
     signature: { layerMediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', content: Buffer.from(`{"critical":{"image":{"docker-manifest-digest":"${subject.digest}"}}}`) },
     sbom: { layerMediaType: 'application/spdx+json', content: Buffer.from('{"spdxVersion":"SPDX-2.3","name":"layover-sample"}') },

@@ -1,3 +1,4 @@
+import type { AttachmentSummary } from '../../api/types.js';
 import { OciError } from '../oci/errors.js';
 import { parseDigest } from '../oci/grammar.js';
 import { INDEX_MEDIA_TYPES } from '../oci/media-types.js';
@@ -93,6 +94,25 @@ export class ReferrersFetcher {
     return found;
   }
 
+  /**
+   * Asks the upstream (or the cache, inside the window) what is attached to
+   * a manifest: its referrers, and cosign's tags next to it, whose manifests
+   * are fetched and cached here so they resolve offline. Prefetch walks
+   * these; each comes with its kind.
+   */
+  async attached(req: ReferrersRequest): Promise<Array<{ digest: string; kind: AttachmentKind }>> {
+    const found = (await this.get(req)).descriptors.map((descriptor) => ({ digest: descriptor.digest, kind: attachmentKind(descriptor) }));
+    for (const { tag, kind } of cosignTagsOf(req.subject)) {
+      try {
+        const manifest = await this.manifests.get({ client: req.client, repository: req.repository, reference: tag });
+        if (!found.some((attachment) => attachment.digest === manifest.digest)) found.push({ digest: manifest.digest, kind });
+      } catch (error) {
+        if (!(error instanceof OciError && error.status === 404)) throw error;
+      }
+    }
+    return found;
+  }
+
   private async load(req: ReferrersRequest): Promise<Referrers> {
     const record = this.cached(req.client.name, req.repository, req.subject);
     if (record && Date.now() - record.checkedAt < this.freshnessMs()) return { descriptors: record.descriptors, via: record.via, cache: 'hit' };
@@ -149,6 +169,15 @@ export class ReferrersFetcher {
       return false;
     }
   }
+}
+
+/** Counts by kind, as the Repositories page and `layover prefetch` show them. */
+export function summarizeAttachments(attachments: readonly Attachment[]): AttachmentSummary {
+  const count = (kind: AttachmentKind) => attachments.filter((attachment) => attachment.kind === kind).length;
+  return {
+    signatures: count('signature'), attestations: count('attestation'), sboms: count('sbom'), other: count('other'),
+    cached: attachments.filter((attachment) => attachment.cached).length,
+  };
 }
 
 function sameDigests(a: readonly ReferrerDescriptor[], b: readonly ReferrerDescriptor[]): boolean {

@@ -2,6 +2,7 @@ import type { GcReport } from '../../api/types.js';
 import { formatBytes } from '../../api/format.js';
 import type { BlobStore } from './blob-store.js';
 import type { MetadataIndex } from './metadata.js';
+import type { PinBook } from './pins.js';
 
 /**
  * The cache quota: least-recently-used eviction from the store, read in the
@@ -11,6 +12,8 @@ import type { MetadataIndex } from './metadata.js';
 export interface QuotaStore {
   readonly store: BlobStore;
   readonly metadata: MetadataIndex;
+  /** Content pinned until a time (imported bundles): skipped like a rule's pins. */
+  readonly pins?: Pick<PinBook, 'isPinned'>;
 }
 
 /** Over the quota, eviction goes this far below it, so it does not run again at the next blob. */
@@ -63,7 +66,7 @@ export async function evictToQuota(store: QuotaStore, request: EvictionRequest):
 
 /** Deletes one blob from the oldest page, unless it is pinned, busy, or was read since the page was taken. */
 async function evictOne(store: QuotaStore, request: EvictionRequest, entry: { digest: string; lastAccess: number }, report: GcReport): Promise<void> {
-  if (request.pinned.has(entry.digest)) return;
+  if (request.pinned.has(entry.digest) || store.pins?.isPinned(entry.digest)) return;
   const record = store.metadata.blob(entry.digest);
   if (!record || record.lastAccess !== entry.lastAccess) return;
   if (request.isBusy(entry.digest)) {
