@@ -1,13 +1,11 @@
 import type { LayoverApi } from '../api/layover-api.js';
-import type { ConnectionTestResult, EndpointSettings, JobStatus, LayoverEvent, Settings } from '../api/types.js';
+import type { ConnectionTestResult, EndpointSettings, JobStatus, LayoverEvent, Settings, Status } from '../api/types.js';
 import { parseChallenge } from '../core/upstream/challenge.js';
 import { UPSTREAM_MANIFEST_ACCEPT } from '../core/oci/media-types.js';
 import { headerValue, RegistryClient } from '../core/upstream/registry-client.js';
 import type { LayoverCore } from './layover.js';
 import { parseSettings, redactSettings } from './settings.js';
 import { toRegistryConfig } from './registries.js';
-import { createRuntimesApi } from '../runtimes/index.js';
-import { createDemoApi } from '../demo/demo-service.js';
 
 /** A capability this build does not have yet: the dashboard shows the message as it is. */
 export class NotAvailableError extends Error {
@@ -15,48 +13,37 @@ export class NotAvailableError extends Error {
   readonly code = 'NOT_AVAILABLE';
 }
 
-/** Parts of the API that other rooms (prefetch, runtimes) provide once wired in. */
-export type ApiExtensions = Partial<Omit<LayoverApi, 'getStatus' | 'subscribe' | 'getActivity' | 'getSettings' | 'updateSettings' | 'testConnection'>>;
+/** The methods the app answers itself, from the core: status, activity, settings. */
+type AppMethods = 'getStatus' | 'subscribe' | 'getActivity' | 'getSettings' | 'updateSettings' | 'testConnection';
+
+/** Every other method of LayoverApi: the features' parts (prefetch, runtimes, demo, ...), wired in by the app. */
+export type FeatureApis = Omit<LayoverApi, AppMethods>;
+
+/** What Status and Activity show of prefetch. */
+export interface PrefetchView {
+  isPaused(): boolean;
+  jobs(): JobStatus[];
+}
 
 /** LayoverApi over the running core: what both the IPC bridge and the HTTP control API serve. */
-export function createApiService(core: LayoverCore, adminUrl: () => string, extensions: ApiExtensions = {}, jobs: () => JobStatus[] = () => []): LayoverApi {
-  const missing = (what: string) => async (): Promise<never> => {
-    throw new NotAvailableError(`${what} is not available in this build of Layover`);
+export function createApiService(core: LayoverCore, adminUrl: () => string, features: FeatureApis, prefetch: PrefetchView): LayoverApi {
+  const status = () => core.status(adminUrl(), prefetch.isPaused());
+  return {
+    getStatus: async () => status(),
+    subscribe: (listener) => subscribeWithStatus(core, status, listener),
+    getActivity: async () => ({ requests: core.telemetry.recentRequests(), events: core.telemetry.recentEvents(), jobs: prefetch.jobs() }),
+    ...createSettingsApi(core),
+    ...features,
   };
-  const base: LayoverApi = {
-    getStatus: async () => core.status(adminUrl()),
-    subscribe: (listener) => subscribeWithStatus(core, adminUrl, listener),
-    getActivity: async () => ({ requests: core.telemetry.recentRequests(), events: core.telemetry.recentEvents(), jobs: jobs() }),
+}
+
+/** Settings and the connection test: what works even while the core is not running (the desktop app's stopped state). */
+export function createSettingsApi(core: LayoverCore): Pick<LayoverApi, 'getSettings' | 'updateSettings' | 'testConnection'> {
+  return {
     getSettings: async () => redactSettings(core.settings),
-    updateSettings: async (patch) => redactSettings(await applySettings(core, patch)),
+    updateSettings: async (patch) => redactSettings(await saveSettings(core, patch)),
     testConnection: (endpoint) => testConnection(withSavedPassword(core.settings, endpoint)),
-    listRepositories: missing('Browsing the upstream catalog'),
-    listTags: missing('Tag sync state'),
-    prefetch: missing('Prefetch'),
-    listJobs: async () => [],
-    pauseJob: missing('Prefetch'),
-    resumeJob: missing('Prefetch'),
-    cancelJob: missing('Prefetch'),
-    setPrefetchPaused: missing('Prefetch'),
-    listRules: async () => [],
-    saveRule: missing('Prefetch rules'),
-    deleteRule: missing('Prefetch rules'),
-    syncNow: missing('Sync'),
-    gc: missing('Cache garbage collection'),
-    planExport: missing('Courier bundles'),
-    startExport: missing('Courier bundles'),
-    writeInventory: missing('Courier bundles'),
-    startImport: missing('Courier bundles'),
-    listBundleTasks: async () => [],
-    ...createRuntimesApi({
-      mirrorAddress: () => core.status(adminUrl()).mirrorAddress,
-      registries: () => core.settings.registries.map((registry) => registry.name),
-      defaultRegistry: () => core.settings.defaultRegistry,
-      probeArrived: (nonce) => core.telemetry.probes.arrival(nonce) !== undefined,
-    }),
-    ...createDemoApi(core),
   };
-  return { ...base, ...extensions };
 }
 
 /** Status events are a full snapshot: at most this often, however busy the mirror is. */
@@ -68,14 +55,14 @@ const STATUS_EVENT_INTERVAL_MS = 1_000;
  * and transfers move the counters, so dashboards and the tray never wait for
  * a poll.
  */
-function subscribeWithStatus(core: LayoverCore, adminUrl: () => string, listener: (event: LayoverEvent) => void): () => void {
+function subscribeWithStatus(core: LayoverCore, status: () => Status, listener: (event: LayoverEvent) => void): () => void {
   let lastState = core.state().state;
   let timer: NodeJS.Timeout | undefined;
   const sendStatus = () => {
     clearTimeout(timer);
     timer = undefined;
     lastState = core.state().state;
-    listener({ type: 'status', status: core.status(adminUrl()) });
+    listener({ type: 'status', status: status() });
   };
   const unsubscribe = core.onEvent((event) => {
     listener(event);
@@ -94,7 +81,7 @@ function subscribeWithStatus(core: LayoverCore, adminUrl: () => string, listener
  * without one keeps the password it had. Registry changes take effect for new
  * requests at once; listen addresses at the next start.
  */
-async function applySettings(core: LayoverCore, patch: Partial<Settings>): Promise<Settings> {
+export async function saveSettings(core: LayoverCore, patch: Partial<Settings>): Promise<Settings> {
   const merged = { ...core.settings, ...patch };
   merged.registries = merged.registries.map((registry) => ({
     ...registry,

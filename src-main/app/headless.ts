@@ -8,8 +8,9 @@ import { createMetricsRegistry } from '../core/telemetry/prometheus.js';
 import { createPrefetchService, type PrefetchService, type PrefetchServiceOptions } from '../prefetch/prefetch-service.js';
 import { createAdminServer } from '../control/admin-server.js';
 import { AdminAccess, secret } from '../control/admin-access.js';
-import { createBundleFeature } from './bundle-wiring.js';
-import { createApiService, type ApiExtensions } from './api-service.js';
+import { createApiService, saveSettings, type FeatureApis } from './api-service.js';
+import { createRuntimesApi } from '../runtimes/index.js';
+import { createDemoApi } from '../demo/demo-service.js';
 import { removeAdminToken, writeAdminToken } from './admin-credentials.js';
 import { LayoverCore, type LayoverOptions } from './layover.js';
 import { closeServer, formatHostPort, listen, parseHostPort, type HostPort } from './listen.js';
@@ -23,9 +24,10 @@ export interface HeadlessOptions extends LayoverOptions {
   metricsToken?: string;
   /** Open /metrics without any credential (and nothing else): an explicit choice, `--metrics-public`. */
   metricsPublic?: boolean;
-  extensions?: (core: LayoverCore) => ApiExtensions;
-  /** Tuning of the prefetch scheduler (tests shorten its tick). */
-  prefetch?: Omit<PrefetchServiceOptions, 'saveSettings'>;
+  /** Replaces features' parts of the API (tests hand the demo a client and a temp folder of their own). */
+  extensions?: (core: LayoverCore) => Partial<FeatureApis>;
+  /** Tuning of the prefetch scheduler and of how prefetch yields to pulls (tests shorten both). */
+  prefetch?: Omit<PrefetchServiceOptions, 'saveSettings'> & { yielding?: LayoverOptions['bandwidth'] };
 }
 
 export interface HeadlessInstance {
@@ -50,7 +52,8 @@ function findDashboard(): string | undefined {
 
 /** `layover serve`: the core, plus the admin listener with the API, SSE, /metrics and the dashboard. */
 export async function startHeadless(options: HeadlessOptions): Promise<HeadlessInstance> {
-  const core = new LayoverCore(options);
+  const { yielding, ...prefetchTuning } = options.prefetch ?? {};
+  const core = new LayoverCore({ ...options, ...(yielding ? { bandwidth: yielding } : {}) });
   try {
     await core.start();
   } catch (error) {
@@ -61,17 +64,26 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
   const access = new AdminAccess({ adminToken, ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}), metricsPublic: Boolean(options.metricsPublic) });
   let adminAddress: HostPort | undefined;
   const adminUrl = () => (adminAddress ? `http://${formatHostPort(adminAddress)}` : '');
-  // Rules live in the settings: prefetch saves them through updateSettings, as the dashboard does.
-  let api: LayoverApi | undefined;
-  const prefetch = createPrefetchService(core, { ...options.prefetch, saveSettings: (settings) => api!.updateSettings(settings) });
+  // Rules live in the settings: prefetch saves them the way the dashboard's updateSettings does.
+  const prefetch = createPrefetchService(core, { ...prefetchTuning, saveSettings: (settings) => saveSettings(core, settings) });
   try {
     await prefetch.start(); // continues the jobs a stop or a crash interrupted
   } catch (error) {
     await core.stop();
     throw error;
   }
-  core.prefetchPaused = () => prefetch.isPaused();
-  api = createApiService(core, adminUrl, { ...prefetch.api, ...createBundleFeature(core), ...options.extensions?.(core) }, () => prefetch.jobs());
+  const features: FeatureApis = {
+    ...prefetch.api,
+    ...createRuntimesApi({
+      mirrorAddress: () => core.status(adminUrl()).mirrorAddress,
+      registries: () => core.settings.registries.map((registry) => registry.name),
+      defaultRegistry: () => core.settings.defaultRegistry,
+      probeArrived: (nonce) => core.telemetry.probes.arrival(nonce) !== undefined,
+    }),
+    ...createDemoApi(core),
+    ...options.extensions?.(core),
+  };
+  const api: LayoverApi = createApiService(core, adminUrl, features, prefetch);
   let admin: Server | undefined;
   if (options.adminListener ?? true) {
     const metrics = createMetricsRegistry(core.telemetry, () => ({ bytesUsed: core.store.usage.bytes, blobs: core.store.usage.blobs }), () => core.registryStatuses());

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ActivityEvent, EndpointStatus, LayoverEvent, MirrorState, RegistryStatus, RequestRecord, Settings, Status, TransferStatus } from '../api/types.js';
 import { BlobFetcher } from '../core/fetch/blob-fetcher.js';
+import { BandwidthBudget, type BandwidthBudgetOptions } from '../core/upstream/bandwidth.js';
 import { ManifestFetcher } from '../core/fetch/manifest-fetcher.js';
 import { TagLister } from '../core/fetch/tag-lister.js';
 import { ReferrersFetcher } from '../core/fetch/referrers.js';
 import { BlobStore } from '../core/store/blob-store.js';
 import { MetadataIndex } from '../core/store/metadata.js';
-import { PinBook } from '../core/store/pins.js';
 import { checkIndexAgainstFiles, type IndexCheckReport } from '../core/store/index-check.js';
 import { Telemetry } from '../core/telemetry/telemetry.js';
 import { certificateNames, HostPolicy } from '../core/net/allowed-hosts.js';
@@ -25,6 +25,7 @@ import { closeServer, formatHostPort, listen, parseHostPort, type HostPort } fro
 import { buildRouter } from './registries.js';
 import type { EndpointHealth } from '../core/upstream/endpoint-health.js';
 import type { SettingsStore } from './settings-store.js';
+import { bandwidthLimitAt } from '../prefetch/schedule.js';
 
 export const VERSION = '0.1.0';
 
@@ -36,6 +37,8 @@ export interface LayoverOptions {
   settingsStore?: SettingsStore;
   /** Announce this instance in the data dir for CLI commands (off in tests that run several). */
   announce?: boolean;
+  /** Tuning of how prefetch yields to pulls in the bandwidth budget (tests shorten the hold-off). */
+  bandwidth?: Pick<BandwidthBudgetOptions, 'pullHoldoffMs' | 'keepAliveMs'>;
 }
 
 /**
@@ -47,11 +50,11 @@ export class LayoverCore {
   readonly telemetry = new Telemetry();
   readonly store: BlobStore;
   readonly metadata: MetadataIndex;
-  /** Content kept from eviction until a time (imported courier bundles). */
-  readonly pins: PinBook;
   readonly blobs: BlobFetcher;
   readonly manifests: ManifestFetcher;
   readonly tags: TagLister;
+  /** One budget for the upstream link: every fetched byte is paced through it, and prefetch yields to pulls. */
+  readonly bandwidth: BandwidthBudget;
   /** OCI 1.1 referrers (signatures, SBOMs, attestations), cached like tags. */
   readonly referrers: ReferrersFetcher;
   router: RegistryRouter;
@@ -60,8 +63,6 @@ export class LayoverCore {
   hostPolicy: HostPolicy;
   mirrorAddress?: HostPort;
   readonly startedAt = Date.now();
-  /** Whether background prefetch is paused (Status.prefetchPaused); the prefetch service answers once wired. */
-  prefetchPaused: () => boolean = () => false;
   /** The background comparison of the index with the blob files, started once the mirror listens. */
   indexCheck?: Promise<IndexCheckReport | undefined>;
   private readonly stopping = new AbortController();
@@ -73,15 +74,33 @@ export class LayoverCore {
   constructor(readonly options: LayoverOptions) {
     this.settings = options.settings;
     this.metadata = new MetadataIndex(options.dataDir);
-    this.pins = new PinBook(options.dataDir);
     this.store = new BlobStore(options.dataDir, this.metadata);
     this.router = buildRouter(this.settings);
     this.hostPolicy = hostPolicyFor(this.settings);
     const freshness = () => this.settings.tagFreshnessSeconds * 1000;
-    this.blobs = new BlobFetcher(this.store, this.metadata, this.telemetry);
+    this.bandwidth = new BandwidthBudget({
+      // Wall-clock time of day, read at every chunk: a window opening applies at once, as does a settings change.
+      limitOf: (registry) => {
+        const settings = this.settings.registries.find((candidate) => candidate.name === registry);
+        return settings && bandwidthLimitAt(settings, Date.now());
+      },
+      ...options.bandwidth,
+    });
+    this.blobs = new BlobFetcher(this.store, this.metadata, this.telemetry, this.bandwidth.pace);
+    this.reportPullsToBudget();
     this.manifests = new ManifestFetcher(this.store, this.metadata, freshness);
     this.tags = new TagLister(this.metadata, freshness);
     this.referrers = new ReferrersFetcher(this.manifests, this.metadata, this.store, freshness);
+  }
+
+  /** The mirror's pulls, seen through telemetry: prefetch yields while one waits or flows. */
+  private reportPullsToBudget(): void {
+    this.telemetry.on('transfer', (transfer: TransferStatus, done: boolean) => {
+      if (transfer.kind === 'pull') this.bandwidth.notePullTransfer(transfer.registry, transfer.id, done);
+    });
+    this.telemetry.on('request', (request: RequestRecord) => {
+      if (request.kind === 'manifest') this.bandwidth.notePullActivity(request.registry);
+    });
   }
 
   get logger(): Logger {
@@ -93,7 +112,6 @@ export class LayoverCore {
     const { removedLeftovers } = await this.store.open();
     if (removedLeftovers > 0) this.logger.info({ removedLeftovers }, 'removed half-written blobs left by an earlier stop');
     await this.metadata.load({ store: this.store, log: (message, fields) => this.logger.info(fields ?? {}, message) });
-    await this.pins.load();
     try {
       await this.listen();
     } catch (error) {
@@ -183,7 +201,8 @@ export class LayoverCore {
     return { state: 'ready', summary: `Mirror ready on ${formatHostPort(this.mirrorAddress)}` };
   }
 
-  status(adminUrl: string): Status {
+  /** `prefetchPaused` comes from the prefetch service, which the app wires above the core. */
+  status(adminUrl: string, prefetchPaused = false): Status {
     const { state, summary } = this.state();
     const address = this.mirrorAddress ? formatHostPort(this.mirrorAddress) : this.settings.listen;
     const scheme = this.mirror?.tls ? 'https' : 'http';
@@ -204,7 +223,7 @@ export class LayoverCore {
         repositories: this.metadata.repositoryCount(),
       },
       transfers: this.telemetry.activeTransfers(),
-      prefetchPaused: this.prefetchPaused(),
+      prefetchPaused,
       startedAt: this.startedAt,
     };
   }

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { LayoverApi } from '../api/layover-api.js';
 import { LAYOVER_METHODS } from '../api/layover-api.js';
 import type { Settings, Status } from '../api/types.js';
-import { createApiService } from '../app/api-service.js';
+import { createSettingsApi } from '../app/api-service.js';
 import { LayoverCore } from '../app/layover.js';
 import type { SettingsStore } from '../app/settings-store.js';
 import { defaultSettings } from '../app/settings.js';
@@ -50,13 +50,13 @@ export function createStoppedApi(options: StoppedApiOptions): StoppedApi {
     ...(options.settings && options.settingsStore ? { settingsStore: options.settingsStore } : {}),
     announce: false,
   });
-  const running = createApiService(core, () => '');
+  const running = createSettingsApi(core);
   const refuse = async (): Promise<never> => {
     throw new CoreNotRunningError(`The mirror is not running: ${options.reason}`);
   };
   const api: Record<string, unknown> = {};
   for (const method of LAYOVER_METHODS) {
-    api[method] = STILL_AVAILABLE.has(method) && (options.settings || method === 'testConnection') ? running[method] : refuse;
+    api[method] = STILL_AVAILABLE.has(method) && (options.settings || method === 'testConnection') ? running[method as keyof typeof running] : refuse;
   }
   api.getStatus = async (): Promise<Status> => ({
     ...core.status(''),

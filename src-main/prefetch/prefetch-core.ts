@@ -3,6 +3,7 @@ import type { BlobFetcher } from '../core/fetch/blob-fetcher.js';
 import type { ManifestFetcher } from '../core/fetch/manifest-fetcher.js';
 import type { TagLister } from '../core/fetch/tag-lister.js';
 import type { ReferrersFetcher } from '../core/fetch/referrers.js';
+import type { BandwidthBudget } from '../core/upstream/bandwidth.js';
 import type { BlobStore } from '../core/store/blob-store.js';
 import type { MetadataIndex } from '../core/store/metadata.js';
 import type { Telemetry } from '../core/telemetry/telemetry.js';
@@ -24,6 +25,8 @@ export interface PrefetchCore {
   /** Signatures, attestations and SBOMs attached to a manifest (OCI 1.1 referrers and cosign's tags). */
   readonly referrers: ReferrersFetcher;
   readonly telemetry: Telemetry;
+  /** The one budget for the upstream link, which every fetched byte is paced through. */
+  readonly bandwidth: BandwidthBudget;
   readonly router: RegistryRouter;
   readonly settings: Settings;
   /** Sends an event to the API's subscribers (LayoverCore.publish): job progress reaches the dashboard this way. */

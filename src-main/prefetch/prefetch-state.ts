@@ -156,3 +156,8 @@ export class PrefetchState {
 export function tagKey(registry: string, repository: string, tag: string): string {
   return `${registry}/${repository}:${tag}`;
 }
+
+/** Jobs not yet done, failed or cancelled. */
+export function activeJobs(state: PrefetchState): JobRecord[] {
+  return [...state.jobs.values()].filter((record) => !isFinished(record.status));
+}

@@ -3,8 +3,9 @@ import { summarizeAttachments } from '../core/fetch/referrers.js';
 import { explainFailure } from './failures.js';
 import { collectImage } from './image-walk.js';
 import type { ResolvedTag } from './planner.js';
-import { storeManifestLoader, type PrefetchCore } from './prefetch-core.js';
-import { tagKey, type PrefetchState } from './prefetch-state.js';
+import { isUpstreamOutage } from '../core/upstream/upstream-errors.js';
+import { resolveRepository, storeManifestLoader, type PrefetchCore } from './prefetch-core.js';
+import { activeJobs, tagKey, type PrefetchState } from './prefetch-state.js';
 
 /**
  * Where each tag stands: what the upstream had at the last check (a HEAD),
@@ -13,6 +14,27 @@ import { tagKey, type PrefetchState } from './prefetch-state.js';
  */
 export class SyncBook {
   constructor(private readonly core: PrefetchCore, private readonly state: PrefetchState) {}
+
+  /** Every tag of a repository upstream (the cached ones while the upstream is out), each with where it stands. */
+  async listTags(args: { registry: string; repository: string }): Promise<TagState[]> {
+    const { client, repository } = resolveRepository(this.core, args.repository, args.registry);
+    let tags: string[];
+    try {
+      tags = (await this.core.tags.list(client, repository)).tags;
+    } catch (error) {
+      const cached = Object.keys(this.core.metadata.repository(client.name, repository)?.tags ?? {});
+      if (!isUpstreamOutage(error) || cached.length === 0) throw error;
+      tags = cached.sort();
+    }
+    const syncing = this.syncingTags(client.name, repository);
+    return Promise.all(tags.map((tag) => this.tagState(client.name, repository, tag, syncing.has(tag))));
+  }
+
+  /** The tags a job of this repository is planning or fetching now. */
+  syncingTags(registry: string, repository: string): Set<string> {
+    const running = activeJobs(this.state).filter(({ status }) => status.registry === registry && status.repository === repository && (status.state === 'planning' || status.state === 'running'));
+    return new Set(running.flatMap(({ status }) => status.tags));
+  }
 
   checked(registry: string, repository: string, tag: string, outcome: { digest?: string; error?: unknown }, now: EpochMs): void {
     const record = this.state.tag(tagKey(registry, repository, tag));
