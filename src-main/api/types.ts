@@ -243,6 +243,8 @@ export interface JobStatus {
   bytesTotal: number;
   blobsDone: number;
   blobsTotal: number;
+  /** Signatures, attestations and SBOMs found attached to the job's tags (their blobs count in blobsTotal). */
+  attachments?: number;
   bytesPerSecond: number;
   etaSeconds?: number;
   /** A reason a person can act on, when failed. */
