@@ -8,6 +8,7 @@ import { createMetricsRegistry } from '../core/telemetry/prometheus.js';
 import { createPrefetchService, type PrefetchService, type PrefetchServiceOptions } from '../prefetch/prefetch-service.js';
 import { createAdminServer } from '../control/admin-server.js';
 import { AdminAccess, secret } from '../control/admin-access.js';
+import { createBundleFeature } from './bundle-wiring.js';
 import { createApiService, saveSettings, type FeatureApis } from './api-service.js';
 import { createRuntimesApi } from '../runtimes/index.js';
 import { createDemoApi } from '../demo/demo-service.js';
@@ -81,6 +82,7 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
       probeArrived: (nonce) => core.telemetry.probes.arrival(nonce) !== undefined,
     }),
     ...createDemoApi(core),
+    ...createBundleFeature(core),
     ...options.extensions?.(core),
   };
   const api: LayoverApi = createApiService(core, adminUrl, features, prefetch);

@@ -10,6 +10,7 @@ import { TagLister } from '../core/fetch/tag-lister.js';
 import { ReferrersFetcher } from '../core/fetch/referrers.js';
 import { BlobStore } from '../core/store/blob-store.js';
 import { MetadataIndex } from '../core/store/metadata.js';
+import { PinBook } from '../core/store/pins.js';
 import { checkIndexAgainstFiles, type IndexCheckReport } from '../core/store/index-check.js';
 import { Telemetry } from '../core/telemetry/telemetry.js';
 import { certificateNames, HostPolicy } from '../core/net/allowed-hosts.js';
@@ -50,6 +51,8 @@ export class LayoverCore {
   readonly telemetry = new Telemetry();
   readonly store: BlobStore;
   readonly metadata: MetadataIndex;
+  /** Content kept from eviction until a time (imported courier bundles). */
+  readonly pins: PinBook;
   readonly blobs: BlobFetcher;
   readonly manifests: ManifestFetcher;
   readonly tags: TagLister;
@@ -74,6 +77,7 @@ export class LayoverCore {
   constructor(readonly options: LayoverOptions) {
     this.settings = options.settings;
     this.metadata = new MetadataIndex(options.dataDir);
+    this.pins = new PinBook(options.dataDir);
     this.store = new BlobStore(options.dataDir, this.metadata);
     this.router = buildRouter(this.settings);
     this.hostPolicy = hostPolicyFor(this.settings);
@@ -112,6 +116,7 @@ export class LayoverCore {
     const { removedLeftovers } = await this.store.open();
     if (removedLeftovers > 0) this.logger.info({ removedLeftovers }, 'removed half-written blobs left by an earlier stop');
     await this.metadata.load({ store: this.store, log: (message, fields) => this.logger.info(fields ?? {}, message) });
+    await this.pins.load();
     try {
       await this.listen();
     } catch (error) {
