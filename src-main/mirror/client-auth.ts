@@ -59,21 +59,35 @@ class UpstreamAuthorizer implements ClientAuthorizer {
 
   /**
    * A login succeeds when a registry that protects itself accepts the
-   * credentials. If no configured registry asks for credentials at all,
-   * there is nothing to protect and any login is fine.
+   * credentials. If no registry that could be asked asks for credentials at
+   * all, there is nothing to protect and any login is fine. A registry that
+   * cannot be reached is left out rather than failing the login: logging in
+   * grants nothing by itself (every pull is still checked against its own
+   * registry), so one registry being down must not lock everyone out.
    */
   async authorizeLogin(headers: IncomingHttpHeaders, registries: RegistryClient[]): Promise<void> {
     const credentials = basicCredentials(headers);
     if (!credentials) throw unauthorized('log in to the mirror with your registry credentials (docker login)');
+    const unreachable: string[] = [];
+    const ask = (client: RegistryClient, withCredentials: Credentials | undefined) => this.verdict(client, undefined, withCredentials).catch((error: unknown) => {
+      if (!(error instanceof OciError) || error.status !== 503) throw error;
+      unreachable.push(client.name);
+      return undefined;
+    });
     const protectedRegistries: RegistryClient[] = [];
     for (const client of registries) {
-      if ((await this.verdict(client, undefined, undefined)) !== 'allowed') protectedRegistries.push(client);
+      const anonymous = await ask(client, undefined);
+      if (anonymous !== undefined && anonymous !== 'allowed') protectedRegistries.push(client);
     }
-    if (protectedRegistries.length === 0) return;
+    let refused = false;
     for (const client of protectedRegistries) {
-      if ((await this.verdict(client, undefined, credentials)) === 'allowed') return;
+      const verdict = await ask(client, credentials);
+      if (verdict === 'allowed') return;
+      if (verdict !== undefined) refused = true;
     }
-    throw unauthorized(`no registry behind this mirror accepts the credentials of ${credentials.username}`);
+    if (!refused) return;
+    const notAsked = unreachable.length > 0 ? ` (${[...new Set(unreachable)].join(', ')} could not be asked)` : '';
+    throw unauthorized(`no registry behind this mirror accepts the credentials of ${credentials.username}${notAsked}`);
   }
 
   private async verdict(client: RegistryClient, repository: string | undefined, credentials: Credentials | undefined) {

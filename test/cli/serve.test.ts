@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { freePort, LOOPBACK } from '../support/ports.js';
+import { freePort, isPortOpen, LOOPBACK } from '../support/ports.js';
 import { makeTempDir, removeTempDir, runCommand, startProcess } from '../support/process.js';
 import { findAdminToken } from '../../src-main/app/admin-credentials.js';
 import { adminHeaders, startLayoverProcess } from '../support/layover.js';
@@ -111,19 +111,8 @@ test('a SIGTERM during start-up lets the step finish, stops what started and exi
     assert.match(log, /shutting down/);
     await assert.rejects(readFile(join(dataDir, 'instance.json')), 'no instance file is left to point a CLI at a stopped Layover');
     assert.equal(await findAdminToken(`http://${LOOPBACK}:${adminPort}`), undefined, 'the admin token file is removed');
-    for (const closed of [port, adminPort]) assert.equal(await answers(closed), false, `nothing listens on ${closed} any more`);
+    for (const closed of [port, adminPort]) assert.equal(await isPortOpen(closed), false, `nothing listens on ${closed} any more`);
   } finally {
     await removeTempDir(work);
   }
 });
-
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, LOOPBACK);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
