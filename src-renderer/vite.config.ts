@@ -1,12 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { DASHBOARD_META_CONTENT_SECURITY_POLICY } from '../src-main/api/content-security-policy.js';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
-
-/** The policy the built dashboard must run under (Electron also sets it; `layover serve` should send it too). */
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'";
 
 /**
  * Puts the CSP into the built index.html as well, so the page is protected
@@ -22,7 +19,7 @@ function contentSecurityPolicy(): Plugin {
       handler: (html) => {
         const charset = '<meta charset="utf-8" />';
         if (!html.includes(charset)) throw new Error(`index.html must start its head with ${charset}`);
-        return html.replace(charset, `${charset}\n    <meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}" />`);
+        return html.replace(charset, `${charset}\n    <meta http-equiv="Content-Security-Policy" content="${DASHBOARD_META_CONTENT_SECURITY_POLICY}" />`);
       },
     },
   };

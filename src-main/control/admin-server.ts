@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { LayoverApi, LayoverMethod } from '../api/layover-api.js';
 import { LAYOVER_METHODS } from '../api/layover-api.js';
 import { API_PREFIX, EVENTS_PATH, LOGIN_PATH, LOGIN_URL_PATH, type ApiErrorBody } from '../api/http-client.js';
+import { DASHBOARD_CONTENT_SECURITY_POLICY } from '../api/content-security-policy.js';
 import type { HostPolicy } from '../core/net/allowed-hosts.js';
 import type { AdminAccess } from './admin-access.js';
 
@@ -34,8 +35,6 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 /** Where a login may send the browser after it: the dashboard, optionally one of its pages. */
 const LOGIN_NEXT = /^\/(#\/[A-Za-z0-9-]*)?$/;
-/** The same policy the Electron window enforces: nothing but our own files and API. */
-const CONTENT_SECURITY_POLICY = "default-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 /**
  * The admin listener of `layover serve`: LayoverApi over HTTP (one POST per
@@ -174,7 +173,7 @@ async function serveDashboard(deps: AdminDependencies, pathname: string, res: Se
   res.writeHead(200, {
     'content-type': CONTENT_TYPES[extname(target)] ?? 'application/octet-stream',
     'content-length': String(size),
-    'content-security-policy': CONTENT_SECURITY_POLICY,
+    'content-security-policy': DASHBOARD_CONTENT_SECURITY_POLICY,
     'x-content-type-options': 'nosniff',
   });
   createReadStream(target).pipe(res);

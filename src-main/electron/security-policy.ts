@@ -5,28 +5,16 @@
  * rule has a unit test; session-security.ts applies them.
  */
 import type { WebPreferences } from 'electron';
+import { dashboardContentSecurityPolicy } from '../api/content-security-policy.js';
 import { isTrustedSender } from './ipc-protocol.js';
 
 /**
- * The policy the shell sends as a response header. The built index.html also
- * carries the renderer's own (slightly wider) meta policy; a page under both
- * gets the intersection. The dashboard talks over IPC only, so it connects
- * nowhere, and it loads nothing but its own files.
+ * The policy the shell sends as a response header: the dashboard's one
+ * policy (src-main/api), connecting nowhere, since the window talks over IPC
+ * only. The built index.html carries the browser's variant, which may connect
+ * to its own origin; a page under both gets the intersection.
  */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "font-src 'self'",
-  "connect-src 'none'",
-  "object-src 'none'",
-  "frame-src 'none'",
-  "worker-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const CONTENT_SECURITY_POLICY = dashboardContentSecurityPolicy({ connect: "'none'", delivery: 'header' });
 
 /** webPreferences of every window the shell opens (checklist 2, 3, 4, 6, 8, 9, 10, 11). */
 export function secureWebPreferences(preload: string, options: { devTools: boolean }): WebPreferences {

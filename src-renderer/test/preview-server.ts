@@ -13,7 +13,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { API_PREFIX, EVENTS_PATH, LayoverApiError } from '../../src-main/api/http-client.js';
 import { LAYOVER_METHODS, type LayoverMethod } from '../../src-main/api/layover-api.js';
-import { CONTENT_SECURITY_POLICY } from '../vite.config.js';
+import { DASHBOARD_CONTENT_SECURITY_POLICY } from '../../src-main/api/content-security-policy.js';
 import { createFakeApi, emptyState, sampleState, type FakeApi } from './fake-api.js';
 
 const DIST = resolve(fileURLToPath(new URL('../../dist/renderer', import.meta.url)));
@@ -86,7 +86,7 @@ export async function startPreviewServer(options: { fake?: FakeApi; port?: numbe
         const body = await readFile(file);
         response.writeHead(200, {
           'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-          'content-security-policy': CONTENT_SECURITY_POLICY,
+          'content-security-policy': DASHBOARD_CONTENT_SECURITY_POLICY,
           'x-content-type-options': 'nosniff',
         });
         response.end(body);
