@@ -5,8 +5,8 @@ import { OciError } from '../core/oci/errors.js';
 import { isDigest } from '../core/oci/grammar.js';
 import { mediaTypeOfManifest } from '../core/oci/media-types.js';
 import { compareLexically, paginate, parsePageSize } from '../core/oci/pagination.js';
-import { parseRoute } from '../mirror/routes.js';
-import { API_VERSION_HEADER, blobHeaders, checkDigest, checkReference, parseRange, rangeNotSatisfiable, sendJson, sendOciError, sendPage } from '../mirror/responses.js';
+import { parseRoute } from '../core/oci/routes.js';
+import { API_VERSION_HEADER, blobHeaders, checkDigest, checkReference, parseRange, rangeNotSatisfiable, sendJson, sendOciError, sendPage } from '../core/oci/responses.js';
 import { layoutBlobPath } from './sample-images.js';
 import { sendFileRange } from '../core/store/send-file.js';
 

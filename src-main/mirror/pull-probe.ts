@@ -2,8 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DOCKER_HUB } from '../core/oci/docker-hub.js';
 import { OciError } from '../core/oci/errors.js';
 import { isProbeNonce, PROBE_RECORD_PATH, PROBE_REPOSITORY, type ProbeLog } from '../core/telemetry/pull-probes.js';
-import { sendJson } from './responses.js';
-import type { Route } from './routes.js';
+import { sendJson } from '../core/oci/responses.js';
+import type { Route } from '../core/oci/routes.js';
 
 /**
  * The mirror's side of the pull probe (core/telemetry/pull-probes.ts): a

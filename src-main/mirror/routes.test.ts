@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRoute } from './routes.js';
+import { parseRoute } from '../core/oci/routes.js';
 import { RegistryRouter } from '../core/routing/registry-routing.js';
 import { RegistryClient } from '../core/upstream/registry-client.js';
 import { OciError } from '../core/oci/errors.js';

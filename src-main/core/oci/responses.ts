@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import rangeParser from 'range-parser';
-import { OciError, isOciError } from '../core/oci/errors.js';
-import { isValidTag, parseDigest } from '../core/oci/grammar.js';
-import type { Page } from '../core/oci/pagination.js';
+import { OciError, isOciError } from './errors.js';
+import { isValidTag, parseDigest } from './grammar.js';
+import type { Page } from './pagination.js';
 
 /**
  * How a registry answers, in one place: the spec's headers, its error JSON,

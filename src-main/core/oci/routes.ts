@@ -1,4 +1,4 @@
-import { OciError } from '../core/oci/errors.js';
+import { OciError } from './errors.js';
 
 /** What a /v2 request asks for, before its name is resolved to a registry. */
 export type Route =
