@@ -160,3 +160,28 @@ export function shortDigest(digest: string): string {
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count.toLocaleString('en')} ${count === 1 ? one : many}`;
 }
+
+type AttachmentCounts = { signatures: number; attestations: number; sboms: number; other: number; cached: number };
+
+/**
+ * What is attached to a tag, in words the dashboard and `layover prefetch`
+ * share: "signed, 1 attestation, 1 SBOM (all 4 cached)", "unsigned".
+ */
+export function describeAttachments(summary: AttachmentCounts): string {
+  const details = attachmentDetails(summary);
+  return `${summary.signatures > 0 ? 'signed' : 'unsigned'}${details ? `, ${details}` : ''}`;
+}
+
+/** The part after signed/unsigned: "2 signatures, 1 SBOM (1 of 3 cached)"; empty when nothing is attached. */
+export function attachmentDetails(summary: AttachmentCounts): string {
+  const total = summary.signatures + summary.attestations + summary.sboms + summary.other;
+  if (total === 0) return '';
+  const parts = [
+    summary.signatures > 1 ? plural(summary.signatures, 'signature') : '',
+    summary.attestations ? plural(summary.attestations, 'attestation') : '',
+    summary.sboms ? plural(summary.sboms, 'SBOM') : '',
+    summary.other ? `${summary.other.toLocaleString('en')} other` : '',
+  ].filter(Boolean);
+  const cached = summary.cached === total ? `all ${total} cached` : `${summary.cached} of ${total} cached`;
+  return `${parts.join(', ')}${parts.length ? ' ' : ''}(${cached})`;
+}

@@ -3,7 +3,7 @@ import cliProgress from 'cli-progress';
 import { LayoverApiError } from '../api/http-client.js';
 import type { LayoverApi } from '../api/layover-api.js';
 import type { JobStatus, PrefetchRequest } from '../api/types.js';
-import { formatBytes, formatDuration } from '../api/format.js';
+import { describeAttachments, formatBytes, formatDuration } from '../api/format.js';
 import { parsePlatformChoice } from '../prefetch/platforms.js';
 import { parseTagSelector } from '../prefetch/tag-selectors.js';
 import { CliError } from './errors.js';
@@ -59,6 +59,7 @@ async function prefetchCommand(repo: string, flags: PrefetchFlags): Promise<void
   display.stop();
   const [last] = finished;
   if (last?.state === 'done') {
+    await sayAttachments(api, last);
     say(`layover: ${label(last)}: ${formatBytes(last.bytesTotal)} in ${last.blobsTotal} blob${last.blobsTotal === 1 ? '' : 's'} are in the cache`);
     return;
   }
@@ -216,6 +217,12 @@ function describeJob(job: JobStatus): string {
   const speed = job.state === 'running' && job.bytesPerSecond > 0 ? `, ${formatBytes(job.bytesPerSecond)}/s` : '';
   const eta = job.state === 'running' && job.etaSeconds !== undefined ? `, ${formatDuration(job.etaSeconds)} left` : '';
   return `${job.state}: ${progress}${speed}${eta}`;
+}
+
+/** Per tag, whether it is signed and what is attached (as the Repositories page shows it): "library/app 1.0: signed, 1 SBOM (all 2 cached)". */
+async function sayAttachments(api: LayoverApi, job: JobStatus): Promise<void> {
+  const states = (await api.listTags({ registry: job.registry, repository: job.repository })).filter((state) => job.tags.includes(state.tag));
+  for (const state of states) if (state.attachments) say(`${job.repository} ${state.tag}: ${describeAttachments(state.attachments)}`);
 }
 
 function say(line: string): void {

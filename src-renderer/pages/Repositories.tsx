@@ -5,6 +5,7 @@ import { useLayoverEvent, useLive } from '../app/live.js';
 import { JobStateBadge, SyncBadge } from '../components/badges.js';
 import { ACTIVE_JOB_STATES, JobRow, sortJobs, upsertJob } from '../components/Jobs.js';
 import { RuleEditor } from '../components/RuleEditor.js';
+import { AttachmentsBadge } from '../components/AttachmentsBadge.js';
 import { ActionError, Badge, Empty, ErrorMessage, Loading, PageHeader, RelativeTime, Section } from '../components/ui.js';
 import { plural, shortDigest } from '../lib/format.js';
 import { describeBandwidth, describePlatforms, describeSchedule, describeSelector } from '../lib/rule-form.js';
@@ -311,6 +312,7 @@ function TagPanel({ registry, repository, version, onJobStarted, onNewRule }: {
               <th scope="col">Tag</th>
               <th scope="col">State</th>
               <th scope="col">Cached digest</th>
+              <th scope="col">Signed / attached</th>
               <th scope="col">Checked</th>
             </tr>
           </thead>
@@ -328,6 +330,7 @@ function TagPanel({ registry, repository, version, onJobStarted, onNewRule }: {
                   <SyncBadge state={tag.state} {...(tag.state === 'stale' && tag.upstreamDigest ? { title: `Upstream now has ${shortDigest(tag.upstreamDigest)}` } : {})} />
                 </td>
                 <td>{tag.cachedDigest ? <code title={tag.cachedDigest}>{shortDigest(tag.cachedDigest)}</code> : <span className="muted">—</span>}</td>
+                <td><AttachmentsBadge summary={tag.attachments} /></td>
                 <td className="nowrap">{tag.lastCheck ? <RelativeTime at={tag.lastCheck} /> : <span className="muted">never</span>}</td>
               </tr>
             ))}

@@ -17,7 +17,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { PrefetchRule } from '../../src-main/api/types.js';
 import { get, sha256 } from '../support/http.js';
-import { makeTempDir, removeTempDir } from '../support/process.js';
+import { makeTempDir, removeTempDir, runCommand } from '../support/process.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { skopeoPull } from '../support/skopeo.js';
 import { waitForJob } from '../prefetch/support/jobs.js';
@@ -90,6 +90,17 @@ describe('signatures prefetched, then verified with the upstream stopped', () =>
     assert.deepEqual(signed.attachments, { signatures: 2, attestations: 1, sboms: 1, other: 0, cached: 4 });
     const unsigned = tags.find((tag) => tag.tag === 'unsigned')!;
     assert.deepEqual(unsigned.attachments, { signatures: 0, attestations: 0, sboms: 0, other: 0, cached: 0 });
+ 
+    // `layover prefetch` (the real command line, from source, as its own process) prints the same per tag.
+    const cli = await runCommand(process.execPath, [
+      '--import', 'tsx', '--input-type=module', '-e', "const { main } = await import('./src-main/cli/main.ts'); await main([process.argv[0], 'layover', ...process.argv.slice(1)]);",
+      'prefetch', REPOSITORY, '--tags', 'signed,unsigned', '--admin', layover.instance.adminUrl!,
+    ], { env: { ...process.env }, timeoutMs: 60_000 });
+    assert.equal(cli.code, 0, cli.stderr);
+    const lines = cli.stdout.trim().split('\n');
+    assert.ok(lines.includes(`${REPOSITORY} signed: signed, 2 signatures, 1 attestation, 1 SBOM (all 4 cached)`), cli.stdout);
+    assert.ok(lines.includes(`${REPOSITORY} unsigned: unsigned`), cli.stdout);
+    assert.match(lines.at(-1)!, /are in the cache$/);
   });
 
   test('upstream stopped: the signature verifies through Layover, referrers and every attachment are served, skopeo copies image and signature', async () => {
