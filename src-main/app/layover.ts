@@ -90,18 +90,15 @@ export class LayoverCore {
       },
       ...options.bandwidth,
     });
-    this.blobs = new BlobFetcher(this.store, this.metadata, this.telemetry, this.bandwidth.pace);
+    this.blobs = new BlobFetcher(this.store, this.metadata, this.telemetry, this.bandwidth);
     this.reportPullsToBudget();
     this.manifests = new ManifestFetcher(this.store, this.metadata, freshness);
     this.tags = new TagLister(this.metadata, freshness);
     this.referrers = new ReferrersFetcher(this.manifests, this.metadata, this.store, freshness);
   }
 
-  /** The mirror's pulls, seen through telemetry: prefetch yields while one waits or flows. */
+  /** A client asking for a manifest: its blobs are likely next, so prefetch yields now (the fetcher reports pull transfers itself). */
   private reportPullsToBudget(): void {
-    this.telemetry.on('transfer', (transfer: TransferStatus, done: boolean) => {
-      if (transfer.kind === 'pull') this.bandwidth.notePullTransfer(transfer.registry, transfer.id, done);
-    });
     this.telemetry.on('request', (request: RequestRecord) => {
       if (request.kind === 'manifest') this.bandwidth.notePullActivity(request.registry);
     });

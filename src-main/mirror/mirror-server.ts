@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { RequestRecord } from '../api/types.js';
-import type { BlobFetcher, BlobSource } from '../core/fetch/blob-fetcher.js';
+import type { BlobFetcher, BlobHandle } from '../core/fetch/blob-fetcher.js';
 import type { Manifest, ManifestFetcher } from '../core/fetch/manifest-fetcher.js';
 import type { TagLister } from '../core/fetch/tag-lister.js';
 import type { ReferrersFetcher } from '../core/fetch/referrers.js';
@@ -163,10 +163,8 @@ async function sendBlob(deps: MirrorDependencies, req: IncomingMessage, res: Ser
   }
   let source = await deps.blobs.open({ ...name, digest, kind: 'pull' });
   note.cache = source.cache;
-  if (source.size === undefined && req.headers.range) {
-    await source.complete(); // a chunked upstream: ranges need the size, which only the finished blob knows
-    source = await deps.blobs.open({ ...name, digest, kind: 'pull' });
-  }
+  // A chunked upstream: a range needs the size, which only the finished blob knows (the same transfer, followed).
+  if (source.size === undefined && req.headers.range) source = await source.sized();
   const range = source.size === undefined ? undefined : parseRange(source.size, req.headers.range);
   if (range === 'unsatisfiable') throw rangeNotSatisfiable(req.headers.range, source.size!);
   if (range) {
@@ -178,7 +176,7 @@ async function sendBlob(deps: MirrorDependencies, req: IncomingMessage, res: Ser
 }
 
 /** Sends the bytes; if the source fails, the response is destroyed so the client sees an error, not a short body. */
-async function streamBody(source: BlobSource, range: { start: number; end: number }, res: ServerResponse, note: RequestNote): Promise<void> {
+async function streamBody(source: BlobHandle, range: { start: number; end: number }, res: ServerResponse, note: RequestNote): Promise<void> {
   try {
     await source.sendTo(res, range.start, range.end, (bytes) => (note.bytes += bytes));
     res.end();

@@ -22,7 +22,9 @@ export type Fault =
   /** Accepts the request and never answers. */
   | { kind: 'hang' }
   /** Sends the headers and this many body bytes, then goes silent with the connection open. */
-  | { kind: 'stall'; afterBytes: number };
+  | { kind: 'stall'; afterBytes: number }
+  /** A blob sent chunked, without Content-Length (some proxies and object stores do), at this pace. */
+  | { kind: 'chunked'; bytesPerSecond: number };
 
 export interface RecordedRequest {
   method: string;
@@ -149,7 +151,8 @@ export async function startFaultUpstream(options: FaultUpstreamOptions = {}): Pr
     if (range === 'unsatisfiable') return void res.writeHead(416, { 'content-range': `bytes */${blob.length}` }).end();
     const bytes = range ? blob.subarray(range.start, range.end + 1) : blob;
     res.writeHead(range ? 206 : 200, {
-      'content-type': 'application/octet-stream', 'content-length': bytes.length, 'docker-content-digest': digest,
+      'content-type': 'application/octet-stream', 'docker-content-digest': digest,
+      ...(fault?.kind === 'chunked' && req.method !== 'HEAD' ? {} : { 'content-length': bytes.length }),
       ...(range ? { 'content-range': `bytes ${range.start}-${range.end}/${blob.length}` } : {}),
     });
     if (req.method === 'HEAD') return void res.end();
@@ -161,7 +164,7 @@ export async function startFaultUpstream(options: FaultUpstreamOptions = {}): Pr
       setTimeout(() => res.destroy(), 50);
     } else if (fault?.kind === 'wrong-byte') {
       body.end(flipByte(bytes, fault.at));
-    } else if (fault?.kind === 'trickle') {
+    } else if (fault?.kind === 'trickle' || fault?.kind === 'chunked') {
       trickle(body, bytes, fault.bytesPerSecond);
     } else {
       body.end(bytes);

@@ -1,24 +1,27 @@
 import type { Writable } from 'node:stream';
 import { sendFileRange } from '../store/send-file.js';
 import type { BlobStore } from '../store/blob-store.js';
-import type { Ingest } from '../store/ingest.js';
+import { DigestMismatchError, type Ingest } from '../store/ingest.js';
 import { sendFollowing } from '../store/follow.js';
 import type { MetadataIndex } from '../store/metadata.js';
 import type { Telemetry, TransferTracker } from '../telemetry/telemetry.js';
-import { headerValue, type RegistryClient, type UpstreamResponse } from '../upstream/registry-client.js';
-import { errorForUpstreamFailure, errorForUpstreamStatus } from './upstream-errors.js';
+import type { PacedKind, Pacer } from '../upstream/bandwidth.js';
+import type { RegistryClient } from '../upstream/registry-client.js';
+import { RepositoryClient } from '../upstream/repository-client.js';
+import { errorForUpstreamFailure } from '../upstream/upstream-errors.js';
+import type { BlobBytes, BlobSource, BlobSourceProvider, BlobWant } from './blob-source.js';
+import { PartialBlobs } from './partial-blobs.js';
+import { UpstreamBlobSource } from './upstream-source.js';
 
+/** Why the bytes are fetched: a client waits (pull), or the cache is filled ahead (prefetch). */
 export type TransferKind = 'pull' | 'prefetch';
 
-/** Paces upstream bytes: the bandwidth budget plugs in here (prefetch yields to pulls). */
-export type Pacer = (bytes: number, kind: TransferKind) => Promise<void>;
-
-/** Bytes of one blob, from the store or from a transfer still in flight. */
-export interface BlobSource {
+/** Bytes of one blob for a client: from the store, or following a transfer still in flight. */
+export interface BlobHandle {
   digest: string;
-  /** Undefined only while a chunked upstream transfer is still running. */
+  /** Undefined only while a chunked upstream transfer is still running (see sized()). */
   size?: number;
-  /** 'hit': served from the store; 'miss': this request joined or started an upstream transfer. */
+  /** 'hit': served from the store; 'miss': this request joined or started a transfer. */
   cache: 'hit' | 'miss';
   /**
    * Writes bytes [start, end] (inclusive; end may be Infinity when the size is unknown) to the destination
@@ -28,12 +31,11 @@ export interface BlobSource {
   sendTo(destination: Writable, start: number, end: number, onBytes: (bytes: number) => void): Promise<void>;
   /** Resolves when the blob is complete and verified (immediately for a hit). */
   complete(): Promise<void>;
-}
-
-interface Transfer {
-  ingest: Ingest;
-  tracker: TransferTracker;
-  done: Promise<void>;
+  /**
+   * This handle with its size: at once, or, for a chunked upstream answer, once the transfer it follows has
+   * finished (a Range needs the size). The same transfer is followed: nothing is asked twice.
+   */
+  sized(): Promise<BlobHandle & { size: number }>;
 }
 
 export interface BlobRequest {
@@ -41,64 +43,120 @@ export interface BlobRequest {
   repository: string;
   digest: string;
   kind: TransferKind;
+  /** The size the manifest names, when the caller knows it (prefetch): no source may send more. */
+  size?: number;
+  /**
+   * Keep the bytes across a stop, a failure or a restart (a partial file) and continue them with Range next
+   * time. Prefetch asks it for large blobs; a transfer also resumes whenever bytes of its digest are kept.
+   */
+  resumable?: boolean;
 }
 
 /**
- * Joins the store and the upstream with single flight: however many clients
- * ask for a digest at once, one upstream transfer runs, and every client
- * follows it through the ingest file on disk.
+ * Asked on a miss before any source (the office mesh's interim hook, from
+ * before sources existed; new code plugs in through addSources): a blob
+ * already verified into the store, or undefined to fetch it as without it.
+ */
+export type MissSource = (req: BlobRequest) => Promise<Ingest | undefined>;
+
+interface Transfer {
+  ingest: Ingest;
+  tracker: TransferTracker;
+  done: Promise<void>;
+  /** 'pull' from the moment a client waits on it: its bytes then go at a pull's pace and a job's stop no longer stops them. */
+  kind: TransferKind;
+  resumable: boolean;
+  /** The byte this run started at (after bytes kept from before). */
+  offset: number;
+  registry: string;
+  /** Sources that wrote bytes into the ingest: told if the digest check fails. */
+  contributors: Set<BlobSource>;
+}
+
+/** A source that answered, and where it stands in the list of sources. */
+interface Opened {
+  source: BlobSource;
+  bytes: BlobBytes;
+  index: number;
+}
+
+/** The pacer threw at a chunk: the transfer is stopped on purpose (a yield to a pull, a paused job), not failed. */
+class Stopped extends Error {
+  constructor(readonly reason: unknown) {
+    super((reason as Error)?.message ?? String(reason));
+  }
+}
+
+const UNPACED: Pacer = { pace: async () => undefined, notePullTransfer: () => undefined };
+
+/**
+ * The one blob pipeline (DESIGN.md). Every blob that enters the store comes
+ * through here, from a source (blob-source.ts: the upstream, a LAN peer, a
+ * bundle), through the store's verified ingest, with single flight: however
+ * many pulls and prefetch jobs ask for a digest at once, one transfer runs,
+ * and every client follows it through the ingest file on disk.
+ *
+ * Its resumable mode keeps the bytes of a stopped transfer in a partial file
+ * (partial-blobs.ts) and continues them with a Range request, from the same
+ * source or the next one. The pacer is told the registry and the kind of
+ * every chunk, and when a pull's transfer starts and ends.
  */
 export class BlobFetcher {
+  /** Resumable transfers' kept bytes. */
+  readonly partials: PartialBlobs;
   private readonly inflight = new Map<string, Promise<Transfer>>();
   /** Open read streams per digest: eviction never deletes what someone is reading. */
   private readonly readers = new Map<string, number>();
+  private readonly providers: BlobSourceProvider[] = [];
+  private missSource?: MissSource;
 
   constructor(
     private readonly store: BlobStore,
     private readonly metadata: MetadataIndex,
     private readonly telemetry: Telemetry,
-    private pace: Pacer = async () => undefined,
-  ) {}
-
-  /** Installs the bandwidth budget (the prefetch layer owns it; pulls report through it so prefetch can yield). */
-  setPacer(pace: Pacer): void {
-    this.pace = pace;
+    private readonly pacer: Pacer = UNPACED,
+  ) {
+    this.partials = new PartialBlobs(store.dataDir);
   }
 
-  async open(req: BlobRequest): Promise<BlobSource> {
+  /** Adds sources tried before the upstream, for every blob from now on (blob-source.ts); returns the function that removes them. */
+  addSources(provider: BlobSourceProvider): () => void {
+    this.providers.push(provider);
+    return () => {
+      const index = this.providers.indexOf(provider);
+      if (index >= 0) this.providers.splice(index, 1);
+    };
+  }
+
+  setMissSource(source: MissSource | undefined): void {
+    this.missSource = source;
+  }
+
+  /** The ingest of a transfer in flight (peers follow it), once its source has answered. */
+  async inflightIngest(digest: string): Promise<Ingest | undefined> {
+    return (await this.inflight.get(digest)?.catch(() => undefined))?.ingest;
+  }
+
+  /** The blob from the store, or following the one transfer of it (started now if none runs). */
+  async open(req: BlobRequest): Promise<BlobHandle> {
     const size = await this.store.sizeOf(req.digest);
     if (size !== undefined) {
       this.metadata.touch(req.digest, req.client.name, req.repository);
-      return this.cachedSource(req.digest, size);
+      return this.cachedHandle(req.digest, size);
     }
-    let transfer = this.inflight.get(req.digest);
-    if (!transfer) {
-      transfer = this.startTransfer(req);
-      this.inflight.set(req.digest, transfer);
-      transfer.catch(() => this.inflight.delete(req.digest));
-    }
-    return this.followerSource(req.digest, await transfer);
+    const transfer = await this.join(req);
+    if (req.kind === 'pull') this.becomePull(transfer);
+    return this.followerHandle(req.digest, transfer);
   }
 
   /** How large a blob is without fetching it: the store, a transfer in flight, or an upstream HEAD. */
   async size(req: Omit<BlobRequest, 'kind'>): Promise<number> {
     const cached = await this.store.sizeOf(req.digest);
     if (cached !== undefined) return cached;
-    // A transfer in flight already knows (when the upstream announced it): no second round trip for the same answer.
+    // A transfer in flight already knows (when its source announced it): no second round trip for the same answer.
     const joined = await this.inflight.get(req.digest)?.catch(() => undefined);
     if (joined?.ingest.expectedSize !== undefined) return joined.ingest.expectedSize;
-    const what = `blob ${req.digest} of ${req.repository}`;
-    let response: UpstreamResponse;
-    try {
-      response = await req.client.request({ method: 'HEAD', ...blobPath(req), followRedirects: true });
-    } catch (error) {
-      throw errorForUpstreamFailure(error, what);
-    }
-    await response.body.dump();
-    const length = Number(headerValue(response.headers['content-length']));
-    if (response.status !== 200) throw errorForUpstreamStatus(response, 'blob', what);
-    if (!Number.isSafeInteger(length)) throw errorForUpstreamFailure(new Error('upstream sent no Content-Length'), what);
-    return length;
+    return new RepositoryClient(req.client, req.repository).blobSize(req.digest);
   }
 
   isInFlight(digest: string): boolean {
@@ -108,6 +166,28 @@ export class BlobFetcher {
   /** True while the blob is being ingested or streamed to a client: not to be evicted. */
   isBusy(digest: string): boolean {
     return this.inflight.has(digest) || (this.readers.get(digest) ?? 0) > 0;
+  }
+
+  /** The transfer of this digest: the one running, or a new one (single flight). */
+  private join(req: BlobRequest): Promise<Transfer> {
+    const running = this.inflight.get(req.digest);
+    if (running) return running;
+    // Called as the transfer ends, before anyone awaiting it hears: a request after that starts afresh (or hits).
+    const release = () => {
+      if (this.inflight.get(req.digest) === started) this.inflight.delete(req.digest);
+    };
+    const started = this.startTransfer(req, release);
+    this.inflight.set(req.digest, started);
+    started.catch(release);
+    return started;
+  }
+
+  /** A client waits on this transfer now: it goes at a pull's pace, and prefetch of its registry yields. */
+  private becomePull(transfer: Transfer): void {
+    if (transfer.kind === 'pull' || transfer.ingest.state !== 'writing') return;
+    transfer.kind = 'pull';
+    transfer.tracker.status.kind = 'pull';
+    this.pacer.notePullTransfer(transfer.registry, transfer.tracker.status.id, false);
   }
 
   /** Counts a reader for as long as `work` runs (eviction spares the blob meanwhile). */
@@ -122,22 +202,24 @@ export class BlobFetcher {
     }
   }
 
-  private cachedSource(digest: string, size: number): BlobSource {
+  private cachedHandle(digest: string, size: number): BlobHandle & { size: number } {
     const path = this.store.pathOf(digest);
-    return {
+    const handle: BlobHandle & { size: number } = {
       digest,
       size,
       cache: 'hit',
       sendTo: (destination, start, end, onBytes) => this.reading(digest, () => sendFileRange(path, start, Math.min(end, size - 1), destination, onBytes)),
       complete: () => Promise.resolve(),
+      sized: () => Promise.resolve(handle),
     };
+    return handle;
   }
 
-  /** A source that follows the ingest on disk; each response being sent counts as a client waiting on the transfer. */
-  private followerSource(digest: string, transfer: Transfer): BlobSource {
-    return {
+  /** A handle that follows the ingest on disk; each response being sent counts as a client waiting on the transfer. */
+  private followerHandle(digest: string, transfer: Transfer): BlobHandle {
+    const handle: BlobHandle = {
       digest,
-      size: transfer.ingest.expectedSize,
+      ...(transfer.ingest.expectedSize === undefined ? {} : { size: transfer.ingest.expectedSize }),
       cache: 'miss',
       sendTo: async (destination, start, end, onBytes) => {
         transfer.tracker.status.clients += 1;
@@ -148,55 +230,179 @@ export class BlobFetcher {
         }
       },
       complete: () => transfer.done,
+      sized: async () => {
+        if (transfer.ingest.expectedSize === undefined) await transfer.done;
+        return { ...handle, size: transfer.ingest.expectedSize ?? transfer.ingest.bytesWritten };
+      },
     };
+    return handle;
   }
 
-  private async startTransfer(req: BlobRequest): Promise<Transfer> {
-    const what = `blob ${req.digest} of ${req.repository}`;
-    let response: UpstreamResponse;
+  /** The sources for a blob, in order: those added (peers, bundles), then the upstream, always last. */
+  private sourcesFor(req: BlobRequest): BlobSource[] {
+    const want = { registry: req.client.name, repository: req.repository, digest: req.digest, ...(req.size === undefined ? {} : { size: req.size }) };
+    return [...this.providers.flatMap((provider) => provider(want)), new UpstreamBlobSource(req.client)];
+  }
+
+  /**
+   * Resolves once a source has answered (so followers know the size), with the
+   * transfer's bytes flowing in the background; rejects with the upstream's
+   * answer when no source has the blob.
+   */
+  private async startTransfer(req: BlobRequest, release: () => void): Promise<Transfer> {
+    const elsewhere = await this.missSource?.(req).catch(() => undefined);
+    if (elsewhere?.state === 'verified') {
+      release(); // stored: later requests are hits
+      return this.storedElsewhere(req, elsewhere);
+    }
+    const resumable = req.resumable === true || (await this.partials.size(req.digest)) > 0;
+    let ingest: Ingest | undefined;
+    if (resumable) {
+      await this.partials.open();
+      ingest = await this.store.createIngest(req.digest, req.size, this.partials.pathOf(req.digest));
+    }
+    const stop = new AbortController();
+    const sources = this.sourcesFor(req);
+    let opened: Opened | undefined;
     try {
-      response = await req.client.request({ method: 'GET', ...blobPath(req), followRedirects: true });
+      const complete = ingest?.expectedSize !== undefined && ingest.bytesWritten === ingest.expectedSize;
+      if (!complete) opened = await this.openSource(sources, 0, this.want(req, ingest?.bytesWritten ?? 0, stop.signal));
+      ingest ??= await this.store.createIngest(req.digest, req.size ?? opened?.bytes.size);
+      ingest.expectedSize ??= opened?.bytes.size;
     } catch (error) {
-      throw errorForUpstreamFailure(error, what);
+      opened?.bytes.cancel();
+      if (ingest) await this.stopIngest(ingest, error as Error, resumable);
+      throw error;
     }
-    if (response.status !== 200) {
-      await response.body.dump();
-      throw errorForUpstreamStatus(response, 'blob', what);
-    }
-    const length = Number(headerValue(response.headers['content-length']));
-    const ingest = await this.store.createIngest(req.digest, Number.isSafeInteger(length) ? length : undefined);
+    const offset = ingest.bytesWritten;
     const tracker = this.telemetry.startTransfer({
       registry: req.client.name, repository: req.repository, digest: req.digest,
-      bytesTotal: ingest.expectedSize, clients: 0, kind: req.kind,
+      ...(ingest.expectedSize === undefined ? {} : { bytesTotal: ingest.expectedSize - offset }), clients: 0, kind: req.kind,
     });
-    const done = this.pump(response, ingest, tracker, req);
-    done.catch(() => undefined); // failures reach clients through the ingest
-    return { ingest, tracker, done };
+    const transfer: Transfer = { ingest, tracker, kind: req.kind, resumable, offset, registry: req.client.name, contributors: new Set(), done: Promise.resolve() };
+    if (req.kind === 'pull') this.pacer.notePullTransfer(transfer.registry, tracker.status.id, false);
+    transfer.done = this.pump(transfer, req, sources, opened, stop).finally(release);
+    transfer.done.catch(() => undefined); // failures reach clients through the ingest
+    return transfer;
   }
 
-  /** Copies the upstream body into the ingest; on any failure every follower aborts. */
-  private async pump(response: UpstreamResponse, ingest: Ingest, tracker: TransferTracker, req: BlobRequest): Promise<void> {
+  /** The mesh's interim hook stored the blob itself: a transfer that is already done. */
+  private storedElsewhere(req: BlobRequest, ingest: Ingest): Transfer {
+    this.metadata.touch(req.digest, req.client.name, req.repository);
+    const tracker = this.telemetry.startTransfer({ registry: req.client.name, repository: req.repository, digest: req.digest, bytesTotal: ingest.bytesWritten, clients: 0, kind: req.kind });
+    this.telemetry.endTransfer(tracker, true, 0); // no upstream bytes: done counts nothing
+    return { ingest, tracker, done: Promise.resolve(), kind: req.kind, resumable: false, offset: ingest.bytesWritten, registry: req.client.name, contributors: new Set() };
+  }
+
+  private want(req: BlobRequest, offset: number, signal: AbortSignal): BlobWant {
+    return { registry: req.client.name, repository: req.repository, digest: req.digest, offset, signal, ...(req.size === undefined ? {} : { size: req.size }) };
+  }
+
+  /** The first source from `from` on that answers; the last error (the upstream's own answer) when none does. */
+  private async openSource(sources: BlobSource[], from: number, want: BlobWant, expectedSize?: number): Promise<Opened> {
+    let failure: unknown = new Error(`no source has ${want.digest}`);
+    for (let index = from; index < sources.length; index++) {
+      const source = sources[index]!;
+      try {
+        const bytes = await source.open(want);
+        if (!bytes) continue;
+        const expected = want.size ?? expectedSize;
+        if (expected !== undefined && bytes.size !== undefined && bytes.size !== expected) {
+          bytes.cancel();
+          failure = new Error(`${source.name} announced ${bytes.size} bytes for ${want.digest}, not ${expected}`);
+          source.rejected?.(want.digest, failure as Error);
+          continue;
+        }
+        if (bytes.start === 0 || bytes.start === want.offset) return { source, bytes, index };
+        bytes.cancel();
+        failure = new Error(`${source.name} answered from byte ${bytes.start}, not ${want.offset}`);
+      } catch (error) {
+        if (want.signal.aborted) throw error;
+        failure = error;
+      }
+    }
+    throw failure;
+  }
+
+  /**
+   * Copies the source's bytes into the ingest. A resumable transfer whose
+   * source fails midway continues from the bytes it has with the next source;
+   * any other failure aborts every follower, and a stop keeps the bytes of a
+   * resumable transfer for the next one.
+   */
+  private async pump(transfer: Transfer, req: BlobRequest, sources: BlobSource[], first: Opened | undefined, stop: AbortController): Promise<void> {
+    const { ingest, tracker } = transfer;
+    const what = `blob ${req.digest} of ${req.repository}`;
     try {
-      for await (const chunk of response.body) {
-        await this.pace((chunk as Buffer).length, req.kind);
-        await ingest.write(chunk as Buffer);
-        tracker.progress(ingest.bytesWritten);
+      for (let opened = first; opened; ) {
+        try {
+          await this.copy(transfer, opened, what);
+          break;
+        } catch (error) {
+          opened.bytes.cancel();
+          if (error instanceof Stopped || !transfer.resumable || error instanceof DigestMismatchError) throw error;
+          // Resumable: the bytes so far are kept; a later source may have the rest.
+          opened = await this.openSource(sources, opened.index + 1, this.want(req, ingest.bytesWritten, stop.signal), ingest.expectedSize).catch(() => {
+            throw error;
+          });
+        }
       }
       await ingest.finish();
+      await this.partials.remove(req.digest); // an empty file a non-resumable transfer found
       this.metadata.touch(req.digest, req.client.name, req.repository);
       tracker.finish(true);
-    } catch (error) {
-      response.body.destroy();
-      await ingest.fail(error as Error);
-      tracker.finish(false);
-      this.telemetry.note('warning', `Transfer of ${req.repository}@${req.digest.slice(0, 19)} from ${req.client.name} failed: ${(error as Error).message}`, req.client.name);
+    } catch (caught) {
+      stop.abort();
+      const stopped = caught instanceof Stopped;
+      const error = (stopped ? caught.reason : caught) as Error;
+      if (error instanceof DigestMismatchError) for (const source of transfer.contributors) source.rejected?.(req.digest, error);
+      await this.stopIngest(ingest, error, transfer.resumable);
+      // A transfer stopped on purpose moved its bytes well; only a real failure counts as an upstream error.
+      tracker.finish(stopped);
+      if (!stopped) this.telemetry.note('warning', `Transfer of ${req.repository}@${req.digest.slice(0, 19)} from ${req.client.name} failed: ${error.message}`, req.client.name);
       throw error;
     } finally {
-      this.inflight.delete(req.digest);
+      if (transfer.kind === 'pull') this.pacer.notePullTransfer(transfer.registry, tracker.status.id, true);
     }
   }
-}
 
-function blobPath(req: Omit<BlobRequest, 'kind'>) {
-  return { path: `/v2/${req.repository}/blobs/${req.digest}`, scope: `repository:${req.repository}:pull` };
+  /** A resumable transfer keeps the bytes it has (unless they proved wrong); any other is removed, and every follower errors. */
+  private async stopIngest(ingest: Ingest, error: Error, resumable: boolean): Promise<void> {
+    if (resumable && ingest.bytesWritten > 0 && !(error instanceof DigestMismatchError)) await ingest.suspend(error);
+    else await ingest.fail(error);
+  }
+
+  /** One source's body into the ingest, each chunk paced first; bytes the ingest already has (a source that could not seek) are skipped. */
+  private async copy(transfer: Transfer, { source, bytes }: Opened, what: string): Promise<void> {
+    const { ingest, tracker } = transfer;
+    let skip = ingest.bytesWritten - bytes.start;
+    for await (const chunk of bytes.body) {
+      await this.paceChunk(transfer, source, chunk.length);
+      const fresh = skip > 0 ? chunk.subarray(Math.min(skip, chunk.length)) : chunk;
+      skip -= chunk.length - fresh.length;
+      if (fresh.length === 0) continue;
+      if (ingest.expectedSize !== undefined && ingest.bytesWritten + fresh.length > ingest.expectedSize) {
+        const error = new Error(`${source.name} sent more than the ${ingest.expectedSize} bytes of ${what}`);
+        source.rejected?.(ingest.digest, error);
+        throw error;
+      }
+      transfer.contributors.add(source);
+      await ingest.write(fresh);
+      tracker.progress(ingest.bytesWritten - transfer.offset);
+    }
+    // A resumable transfer checks a short body here, before finish() would throw its bytes away.
+    if (transfer.resumable && ingest.expectedSize !== undefined && ingest.bytesWritten < ingest.expectedSize) {
+      throw errorForUpstreamFailure(new Error(`the body ended after ${ingest.bytesWritten} of ${ingest.expectedSize} bytes`), what);
+    }
+  }
+
+  /** Tells the pacer whose bytes these are; what it throws stops the transfer, unless a client is waiting on it by now. */
+  private async paceChunk(transfer: Transfer, source: BlobSource, bytes: number): Promise<void> {
+    const kind: PacedKind = source.kind === 'upstream' ? transfer.kind : 'peer';
+    try {
+      await this.pacer.pace(bytes, kind, transfer.registry);
+    } catch (error) {
+      if (transfer.kind !== 'pull') throw new Stopped(error);
+    }
+  }
 }

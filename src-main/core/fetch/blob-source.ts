@@ -24,7 +24,9 @@
  *    prefetch that asked for them, charged to `registry`'s budget; 'peer' and
  *    'bundle' bytes do not cross the slow link and are reported to the pacer
  *    as 'peer' (counted, never held back for prefetch).
- * 4. If the transfer from a source fails midway, the fetcher continues from
+ * 4. Optionally implement `rejected` to hear that a source's bytes proved
+ *    wrong (digest or size), e.g. to stop asking that peer.
+ * 5. If the transfer from a source fails midway, the fetcher continues from
  *    the bytes already ingested with the next source (a resumable transfer)
  *    or fails it (a pull's transfer: every client sees an error).
  */
@@ -66,6 +68,12 @@ export interface BlobSource {
   readonly kind: BlobSourceKind;
   /** The bytes from want.offset on, or undefined when this source does not hold the digest. */
   open(want: BlobWant): Promise<BlobBytes | undefined>;
+  /**
+   * Told when bytes this source sent proved wrong: the blob failed its digest check (every source that
+   * contributed is told), or the source sent a size or more bytes than the blob has. A peer source drops
+   * the peer; the fetcher has already thrown the bytes away.
+   */
+  rejected?(digest: string, reason: Error): void;
 }
 
 /** Sources for one blob, in the order to try them (empty: this provider has nothing for it). */

@@ -73,11 +73,15 @@ export class BlobStore {
     return readFile(this.pathOf(digest));
   }
 
-  async createIngest(digest: string, expectedSize?: number): Promise<Ingest> {
+  /**
+   * `keptAt`: a resumable ingest's partial file (under the data directory, named by the digest), kept across
+   * stops and restarts and continued where it ended, instead of a fresh file under ingest/ that a restart removes.
+   */
+  async createIngest(digest: string, expectedSize?: number, keptAt?: string): Promise<Ingest> {
     const finalPath = this.pathOf(digest);
     await mkdir(join(finalPath, '..'), { recursive: true, mode: PRIVATE_DIR_MODE });
-    const ingest = new Ingest(digest, join(this.ingestDir, randomUUID()), finalPath, expectedSize);
-    await ingest.start();
+    const ingest = new Ingest(digest, keptAt ?? join(this.ingestDir, randomUUID()), finalPath, expectedSize);
+    await (keptAt ? ingest.resume() : ingest.start());
     ingest.once('verified', () => this.recordAdded(digest, ingest.bytesWritten));
     return ingest;
   }

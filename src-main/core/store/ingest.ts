@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import type { Hash } from 'node:crypto';
 import { hasherFor, requireDigest } from './digest.js';
 
@@ -48,6 +49,21 @@ export class Ingest extends EventEmitter {
     this.handle = await open(this.path, 'wx', 0o600);
   }
 
+  /**
+   * Opens a kept partial file instead of a new one (a resumable transfer):
+   * the bytes already there are hashed again, so the digest check covers
+   * them, and writing continues after them. More bytes than the blob has mean
+   * the file is not this blob's prefix: it starts over from nothing.
+   */
+  async resume(): Promise<void> {
+    const kept = (await stat(this.path).catch(() => undefined))?.size ?? 0;
+    if (kept > 0 && (this.expectedSize === undefined || kept <= this.expectedSize)) {
+      for await (const chunk of createReadStream(this.path, { end: kept - 1, highWaterMark: 1024 * 1024 })) this.hash.update(chunk as Buffer);
+      this.bytesWritten = kept;
+    }
+    this.handle = await open(this.path, this.bytesWritten > 0 ? 'r+' : 'w', 0o600);
+  }
+
   async write(chunk: Buffer): Promise<void> {
     if (this.state !== 'writing' || !this.handle) throw new Error('ingest is not writable');
     if (this.expectedSize !== undefined && this.bytesWritten + chunk.length > this.expectedSize) {
@@ -82,6 +98,19 @@ export class Ingest extends EventEmitter {
     }
     this.state = 'verified';
     this.emit('verified');
+  }
+
+  /**
+   * Stops a resumable ingest and keeps its bytes for a later resume(): every
+   * reader following it errors (as on any stop), and nothing is stored yet.
+   */
+  async suspend(error: Error): Promise<void> {
+    if (this.state !== 'writing') return;
+    this.state = 'failed';
+    this.error = error;
+    await this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
+    this.emit('failed', error);
   }
 
   /** Aborts the ingest: every reader following it errors, and nothing is stored. */

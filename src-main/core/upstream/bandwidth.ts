@@ -6,14 +6,25 @@ import { setTimeout as delay } from 'node:timers/promises';
  * budget per registry, an optional cap per prefetch job, and a rule: while a
  * client pull is waiting or flowing, prefetch steps aside.
  *
- * The single-flight fetcher calls `pace(bytes, kind)` with every upstream
+ * The single-flight fetcher calls `pace(bytes, kind, registry)` with every
  * chunk before it is written. Pull chunks never wait: they are spent from the
  * registry's budget so prefetch gets only what is left. Prefetch chunks wait
  * for pulls to finish, then for the job's cap, then for the registry budget.
  */
 
-/** Which bytes are these: a client's pull, or background prefetch (the fetcher's TransferKind). */
-export type PacedKind = 'pull' | 'prefetch';
+/**
+ * Which bytes are these: a client's pull, background prefetch, or bytes from
+ * a LAN peer or a bundle ('peer': they never cross the slow link, so they are
+ * counted for the job's progress but never held back or charged).
+ */
+export type PacedKind = 'pull' | 'prefetch' | 'peer';
+
+/** The budget as core's blob fetcher sees it: told the registry and the kind of every chunk, and when a pull's transfer runs. */
+export interface Pacer {
+  pace(bytes: number, kind: PacedKind, registry: string): Promise<void>;
+  /** A pull's transfer from the registry started (done false) or ended: prefetch from it yields while one runs. */
+  notePullTransfer(registry: string, id: string, done: boolean): void;
+}
 
 /** Clock and sleep, injectable so unit tests need no wall-clock waits. */
 export interface Timing {
@@ -229,10 +240,14 @@ export class BandwidthBudget {
     return this.current.run({ ...transfer, lastChunkAt: Number.NEGATIVE_INFINITY }, fetch);
   }
 
-  /** The fetcher's pacer (BlobFetcher.setPacer). `registry` is used when the fetcher passes it. */
+  /**
+   * The fetcher's pacer: every chunk, with its kind and the registry whose link it crossed (a prefetch chunk's
+   * registry defaults to its job's). A prefetch transfer a client joined is reported as 'pull' and goes at full
+   * speed; it is no longer the job's to stop.
+   */
   readonly pace = async (bytes: number, kind: PacedKind, registry?: string): Promise<void> => {
     const transfer = this.current.getStore();
-    // A prefetch transfer a client joined is reported as 'pull' and goes at full speed; it is no longer the job's to stop.
+    if (kind === 'peer') return transfer?.onBytes?.(bytes);
     if (kind === 'pull' || !transfer) return this.pacePull(bytes, registry ?? transfer?.registry);
     return this.pacePrefetch(bytes, transfer);
   };
@@ -243,7 +258,7 @@ export class BandwidthBudget {
     return () => this.grantListeners.delete(listener);
   }
 
-  /** A pull transfer started or ended upstream (from telemetry): prefetch yields while any runs. */
+  /** A pull transfer started or ended upstream (the fetcher says so): prefetch yields while any runs. */
   notePullTransfer(registry: string, id: string, done: boolean): void {
     const ids = this.pullTransfers.get(registry) ?? new Set<string>();
     if (done) ids.delete(id);
@@ -268,11 +283,11 @@ export class BandwidthBudget {
     return [registry, ANY_REGISTRY].some((key) => now - (this.lastPullAt.get(key) ?? Number.NEGATIVE_INFINITY) < this.holdoffMs);
   }
 
+  /** A pull chunk never waits; it is charged to its registry's budget. Without a registry (never from the fetcher) it is charged nowhere. */
   private pacePull(bytes: number, registry: string | undefined): void {
     this.notePullActivity(registry);
-    const charges = (registry === undefined ? this.registriesPulling() : [registry]).map((name) => this.bucketOf(name)?.spend(bytes));
+    const budget = registry === undefined ? undefined : this.bucketOf(registry)?.spend(bytes);
     if (this.grantListeners.size === 0) return;
-    const budget = registry === undefined ? undefined : charges[0];
     this.emitGrant({ kind: 'pull', registry, bytes, at: this.timing.now(), ...(budget ? { budget } : {}) });
   }
 
@@ -301,11 +316,6 @@ export class BandwidthBudget {
     }
     transfer.lastChunkAt = this.timing.now();
     return this.isPullActive(transfer.registry);
-  }
-
-  /** Without the registry of a pull chunk, it is charged to every registry with a pull running (at least right for the common case of one). */
-  private registriesPulling(): string[] {
-    return [...this.pullTransfers].filter(([, ids]) => ids.size > 0).map(([registry]) => registry);
   }
 
   private bucketOf(registry: string): TokenBucket | undefined {
