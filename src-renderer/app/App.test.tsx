@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { createFakeApi, emptyState, renderApp } from '../test/render.js';
 
-const NAV_NAMES = ['Overview', 'Repositories', 'Activity', 'Docker', 'Settings', 'Demo'];
+const NAV_NAMES = ['Overview', 'Repositories', 'Activity', 'Docker', 'Settings', 'Demo', 'Export', 'Import'];
 
 describe('the dashboard shell', () => {
   it('names the navigation links and marks the current page', async () => {
@@ -27,9 +27,8 @@ describe('the dashboard shell', () => {
       await user.tab();
       expect(document.activeElement).toBe(screen.getByRole('link', { name }));
     }
-    // Back past "Settings" to "Docker", and open it with Enter.
-    await user.tab({ shift: true });
-    await user.tab({ shift: true });
+    // Back past "Import", "Export", "Demo" and "Settings" to "Docker", and open it with Enter.
+    for (let step = 0; step < 4; step += 1) await user.tab({ shift: true });
     await user.keyboard('{Enter}');
     const heading = await screen.findByRole('heading', { level: 1, name: 'Docker' });
     await waitFor(() => expect(document.activeElement).toBe(heading));

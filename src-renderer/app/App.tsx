@@ -6,6 +6,8 @@ import { ErrorMessage, Loading } from '../components/ui.js';
 import { ActivityPage } from '../pages/Activity.js';
 import { DemoPage } from '../pages/Demo.js';
 import { DockerPage } from '../pages/Docker.js';
+import { ExportPage } from '../pages/Export.js';
+import { ImportPage } from '../pages/Import.js';
 import { FirstRunPage } from '../pages/FirstRun.js';
 import { OverviewPage } from '../pages/Overview.js';
 import { RepositoriesPage } from '../pages/Repositories.js';
@@ -22,6 +24,8 @@ const NAV: ReadonlyArray<[Exclude<Page, 'first-run'>, string]> = [
   ['docker', 'Docker'],
   ['settings', 'Settings'],
   ['demo', 'Demo'],
+  ['export', 'Export'],
+  ['import', 'Import'],
 ];
 
 export interface AppProps {
@@ -68,7 +72,7 @@ function Shell() {
 
   useEffect(() => {
     const titles: Record<Page, string> = {
-      overview: 'Overview', repositories: 'Repositories', activity: 'Activity', docker: 'Docker', settings: 'Settings', demo: 'Demo', 'first-run': 'Set up',
+      overview: 'Overview', repositories: 'Repositories', activity: 'Activity', docker: 'Docker', settings: 'Settings', demo: 'Demo', export: 'Export', import: 'Import', 'first-run': 'Set up',
     };
     document.title = `${titles[page]} · Layover`;
   }, [page]);
@@ -165,6 +169,10 @@ function PageContent({ page }: { page: Page }) {
       return <SettingsPage />;
     case 'demo':
       return <DemoPage />;
+    case 'export':
+      return <ExportPage />;
+    case 'import':
+      return <ImportPage />;
     case 'first-run':
       return <FirstRunPage />;
   }

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 
-export const PAGES = ['overview', 'repositories', 'activity', 'docker', 'settings', 'demo', 'first-run'] as const;
+export const PAGES = ['overview', 'repositories', 'activity', 'docker', 'settings', 'demo', 'export', 'import', 'first-run'] as const;
 export type Page = (typeof PAGES)[number];
 
 /**

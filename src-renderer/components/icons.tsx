@@ -8,6 +8,8 @@ const PATHS: Record<Exclude<Page, 'first-run'>, string> = {
   docker: 'M3 12h18c0 4-3 7-8 7s-8-3-10-7zM6 9h3v3H6zM10 9h3v3h-3zM14 9h3v3h-3zM10 5h3v3h-3z',
   settings: 'M12 9a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM12 2v3M12 19v3M4.9 4.9l2.1 2.1M17 17l2.1 2.1M2 12h3M19 12h3M4.9 19.1 7 17M17 7l2.1-2.1',
   demo: 'M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM10 8.5v7l5.5-3.5z',
+  export: 'M12 15V3M7 8l5-5 5 5M4 14v6h16v-6',
+  import: 'M12 3v12M7 10l5 5 5-5M4 14v6h16v-6',
 };
 
 /** Stacked layers: what a layover keeps close. */

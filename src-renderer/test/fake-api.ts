@@ -10,7 +10,7 @@ import { advanceDemo, cancelDemo, idleDemo, startedDemo } from './fake-demo.js';
 import type {
   Activity, ConnectionTestResult, DemoStatus, DockerConfigPreview, DockerPullCheck, DockerStatus, EndpointSettings, JobStatus,
   LayoverEvent, PrefetchRequest, PrefetchRule, RepositoryEntry, RepositoryPage, RuleStatus,
-  RuntimeSnippet, Settings, Status, TagState,
+  RuntimeSnippet, Settings, Status, TagState, BundleTask,
 } from '../../src-main/api/types.js';
 
 export interface FakeState {
@@ -331,6 +331,9 @@ export function createFakeApi(initial: FakeState = emptyState()): FakeApi {
   const emit = (event: LayoverEvent): void => {
     for (const listener of [...listeners]) listener(clone(event));
   };
+  const bundleTask = (kind: BundleTask['kind'], path: string): BundleTask => ({
+    id: `bundle-${kind}-1`, kind, state: 'running', path, bytesDone: 0, bytesTotal: 30 * MiB, blobsDone: 0, blobsTotal: 4, step: `reading ${path}`, startedAt: Date.now(),
+  });
   const answer = <T>(method: LayoverMethod, arg: unknown, compute: () => T): Promise<T> => {
     calls.push({ method, arg: clone(arg) });
     if (hanging.has(method)) return new Promise<T>(() => undefined);
@@ -562,6 +565,15 @@ export function createFakeApi(initial: FakeState = emptyState()): FakeApi {
       emit({ type: 'demo', demo: state.demo });
       return state.demo;
     }),
+    // Courier bundles: a plan of 3 blobs; tasks start running and move on through emit (see test/bundle pages).
+    planExport: (request) => answer('planExport', request, () => ({
+      tags: [{ registry: 'docker.io', repository: 'library/app', tag: '1.0', digest: `sha256:${'a'.repeat(64)}` }],
+      manifests: 1, blobs: 3, bytes: 30 * MiB, skippedBlobs: request.have ? 1 : 0, skippedBytes: request.have ? 20 * MiB : 0, missingBlobs: 0, missingBytes: 0,
+    })),
+    startExport: (request) => answer('startExport', request, () => bundleTask('export', request.out)),
+    writeInventory: (request) => answer('writeInventory', request, () => ({ path: request.out, blobs: 3, bytes: 30 * MiB })),
+    startImport: (request) => answer('startImport', request, () => bundleTask('import', request.path)),
+    listBundleTasks: () => answer('listBundleTasks', undefined, () => []),
   };
   return api;
 }
