@@ -110,6 +110,60 @@ export interface Status {
   prefetchPaused: boolean;
   docker?: DockerStatus;
   startedAt: EpochMs;
+  /** The office mesh, when this Layover has joined one. */
+  mesh?: MeshStatus;
+}
+
+/** One other Layover of the office mesh, as this one sees it. */
+export interface PeerStatus {
+  /** host:port of its mesh listener. */
+  address: string;
+  /** How it was found: the settings or --peer, or DNS-SD on the LAN. */
+  found: 'static' | 'mdns';
+  /** live: answering now; down: stopped answering (asked again every few seconds, never waited on); dropped: sent a wrong byte, ignored until restart. */
+  state: 'live' | 'down' | 'dropped';
+  /** Since when it has been live (or down, or dropped). */
+  since: EpochMs;
+  bytesReceived: number;
+  bytesSent: number;
+  /** Why it is down or dropped. */
+  reason?: string;
+}
+
+export interface MeshStatus {
+  /** The office this Layover belongs to (a hash of the office key; it reveals nothing of the key). */
+  officeId: string;
+  /** This Layover's id among the members. */
+  member: string;
+  /** Where the mesh listener answers members. */
+  listen: string[];
+  /** Announcing and finding peers with DNS-SD (mDNS) on the LAN. */
+  discovery: boolean;
+  peers: PeerStatus[];
+  bytesReceivedFromPeers: number;
+  bytesSentToPeers: number;
+  peerErrors: number;
+  /** Bytes that came from peers instead of the WAN (this laptop's share of the office's saving). */
+  wanBytesSaved: number;
+  /** Requests from machines without the office key, refused. */
+  refused: number;
+  /** Questions about a digest (who has it, its bytes) that members asked this Layover. */
+  questionsAnswered: number;
+}
+
+/** The office mesh in the settings: off until the user joins one (first run or Settings). */
+export interface MeshSettings {
+  enabled: boolean;
+  /** The office key file (made by `layover mesh init` or `layover mesh join`). */
+  keyFile?: string;
+  /** HOST:PORT of the mesh listener; default port 5052 on the LAN interfaces' addresses. */
+  listen?: string;
+  /** HOST:PORT of peers to ask even where multicast is blocked. */
+  peers?: string[];
+  /** Find and announce peers with DNS-SD over mDNS (default true). */
+  discovery?: boolean;
+  /** Bytes per second for serving all peers together; 0 or absent: no cap. */
+  servingCapBytesPerSecond?: number;
 }
 
 export interface RequestRecord {
@@ -295,6 +349,8 @@ export interface RegistrySettings {
   bandwidthLimit?: number;
   /** Limits by time of day; where one covers the current time it applies instead of bandwidthLimit (the first listed wins). */
   bandwidthWindows?: BandwidthWindow[];
+  /** Serve only images signed with this cosign public key (PEM); others are refused with DENIED, online and offline. */
+  requireSignature?: { publicKey: string };
 }
 
 /** A registry's budget from `start` to `end`, local time ("18:00" to "08:00" crosses midnight). */
@@ -359,6 +415,8 @@ export interface Settings {
    * `layover serve` always runs it.
    */
   browserDashboard?: boolean;
+  /** The office mesh (issue 15): off until the user joins. */
+  mesh?: MeshSettings;
 }
 
 export interface ConnectionTestResult {

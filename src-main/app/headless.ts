@@ -13,6 +13,7 @@ import { createApiService, saveSettings, type FeatureApis } from './api-service.
 import { createRuntimesApi } from '../runtimes/index.js';
 import { createDemoApi } from '../demo/demo-service.js';
 import { removeAdminToken, writeAdminToken } from './admin-credentials.js';
+import { startMeshFeature, type MeshFeature } from './mesh-wiring.js';
 import { LayoverCore, type LayoverOptions } from './layover.js';
 import { closeServer, formatHostPort, listen, parseHostPort, type HostPort } from './listen.js';
 
@@ -88,7 +89,7 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
   const api: LayoverApi = createApiService(core, adminUrl, features, prefetch);
   let admin: Server | undefined;
   if (options.adminListener ?? true) {
-    const metrics = createMetricsRegistry(core.telemetry, () => ({ bytesUsed: core.store.usage.bytes, blobs: core.store.usage.blobs }), () => core.registryStatuses());
+    const metrics = createMetricsRegistry(core.telemetry, () => ({ bytesUsed: core.store.usage.bytes, blobs: core.store.usage.blobs }), () => core.registryStatuses(), () => core.meshStatus());
     admin = createAdminServer({ api, metrics, logger: options.logger, dashboardDir: findDashboard(), access, hosts: () => core.hostPolicy });
     try {
       const wanted = parseHostPort(options.settings.admin, 'the admin address (--admin)');
@@ -105,6 +106,15 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
     }
     options.logger.info({ admin: adminUrl() }, 'dashboard and control API ready');
   }
+  let mesh: MeshFeature | undefined;
+  try {
+    mesh = await startMeshFeature(core, options.logger);
+  } catch (error) {
+    if (admin) await closeServer(admin);
+    await prefetch.stop();
+    await core.stop();
+    throw error;
+  }
   await core.announce(adminUrl());
   return {
     core,
@@ -119,6 +129,7 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
     stop: async () => {
       if (admin) await closeServer(admin);
       if (adminAddress) await removeAdminToken(adminAddress, adminToken);
+      await mesh?.stop();
       // A demo in progress owns servers and a temp dir of its own: end it before the core it stands on.
       await api.cancelDemo().catch(() => undefined);
       await prefetch.stop();

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, access, chmod, constants, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { ActivityEvent, EndpointStatus, LayoverEvent, MirrorState, RegistryStatus, RequestRecord, Settings, Status, TransferStatus } from '../api/types.js';
+import type { ActivityEvent, EndpointStatus, LayoverEvent, MirrorState, RegistryStatus, RequestRecord, Settings, Status, TransferStatus, MeshStatus } from '../api/types.js';
 import { BlobFetcher } from '../core/fetch/blob-fetcher.js';
 import { BandwidthBudget, type BandwidthBudgetOptions } from '../core/upstream/bandwidth.js';
 import { ManifestFetcher } from '../core/fetch/manifest-fetcher.js';
@@ -66,6 +66,8 @@ export class LayoverCore {
   hostPolicy: HostPolicy;
   mirrorAddress?: HostPort;
   readonly startedAt = Date.now();
+  /** The office mesh's state for Status, once the app has joined one (mesh-wiring.ts). */
+  meshStatus: () => MeshStatus | undefined = () => undefined;
   /** The background comparison of the index with the blob files, started once the mirror listens. */
   indexCheck?: Promise<IndexCheckReport | undefined>;
   private readonly stopping = new AbortController();
@@ -227,6 +229,7 @@ export class LayoverCore {
       transfers: this.telemetry.activeTransfers(),
       prefetchPaused,
       startedAt: this.startedAt,
+      ...withMesh(this.meshStatus()),
     };
   }
 
@@ -263,6 +266,10 @@ function endpointStatus(url: string, health: EndpointHealth): EndpointStatus {
     ...(health.isDown() ? { retryAt: health.downUntil } : {}),
     ...(health.throughputBytesPerSecond === undefined ? {} : { throughputBytesPerSecond: Math.round(health.throughputBytesPerSecond) }),
   };
+}
+
+function withMesh(mesh: MeshStatus | undefined): { mesh?: MeshStatus } {
+  return mesh ? { mesh } : {};
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 import type { Settings } from '../api/types.js';
 import { DOCKER_HUB_ENDPOINT } from '../core/oci/docker-hub.js';
@@ -70,7 +71,19 @@ export const registrySchema = z.object({
   bandwidthWindows: z.array(bandwidthWindowSchema).optional(),
   endpointChoice: z.enum(['in-order', 'fastest'], { message: 'endpointChoice is "in-order" or "fastest"' }).optional(),
   redirectHosts: z.array(redirectHostSchema).optional(),
+  requireSignature: z.object({
+    publicKey: z.string().refine(isPublicKeyPem, 'expected a PEM public key, as in cosign.pub (-----BEGIN PUBLIC KEY-----)'),
+  }).optional(),
 });
+
+function isPublicKeyPem(text: string): boolean {
+  try {
+    createPublicKey(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Office defaults: roomy enough that a build host pulling a whole compose
@@ -109,6 +122,14 @@ export const settingsSchema = z.object({
   limits: limitsSchema.optional(),
   allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'a host name such as layover.office.example (no port, no scheme)')).optional(),
   browserDashboard: z.boolean().optional(),
+  mesh: z.object({
+    enabled: z.boolean(),
+    keyFile: z.string().min(1).optional(),
+    listen: hostPort.optional(),
+    peers: z.array(hostPort).optional(),
+    discovery: z.boolean().optional(),
+    servingCapBytesPerSecond: z.number().int('expected whole bytes per second').nonnegative('expected 0 (no cap) or more bytes per second').optional(),
+  }).refine((mesh) => !mesh.enabled || Boolean(mesh.keyFile), { message: 'joining the office mesh needs its key file (layover mesh join)', path: ['keyFile'] }).optional(),
 }).superRefine((settings, ctx) => {
   if (!settings.registries.some((registry) => registry.name === settings.defaultRegistry)) {
     ctx.addIssue({ code: 'custom', path: ['defaultRegistry'], message: `default registry ${settings.defaultRegistry} is not among the registries` });

@@ -7,6 +7,7 @@ import { registerBundleCommands } from './bundle-commands.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerRuntimeCommands } from './runtime-commands.js';
 import { registerTlsCommands } from './tls-command.js';
+import { registerMeshCommands } from './mesh-commands.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerDashboardCommand } from './dashboard-command.js';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerPrefetchCommands(program);
   registerBundleCommands(program);
   registerTlsCommands(program);
+  registerMeshCommands(program);
   registerDemoCommand(program);
   registerDashboardCommand(program);
   return program;

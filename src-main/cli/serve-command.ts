@@ -14,6 +14,7 @@ import { prepareDataDir, reportTightened } from '../app/layover.js';
 import { FileSettingsStore } from '../app/settings-store.js';
 import { parseSettings } from '../app/settings.js';
 import { CliError } from './errors.js';
+import { readOfficeKeyFile } from '../app/mesh-wiring.js';
 import { splitEndpointUrl } from '../core/upstream/endpoint-prefix.js';
 
 interface ServeFlags {
@@ -28,6 +29,9 @@ interface ServeFlags {
   clientAuth?: string[];
   metricsPublic?: boolean;
   metricsTokenFile?: string;
+  mesh?: string;
+  meshListen?: string;
+  peer?: string[];
 }
 
 export function registerServeCommand(program: Command): void {
@@ -45,6 +49,9 @@ export function registerServeCommand(program: Command): void {
     .option('--client-auth <mode...>', 'who may pull: "upstream" (clients\' own registry credentials, checked upstream), "htpasswd FILE", or "none"')
     .option('--metrics-public', 'open /metrics (and nothing else) to anyone who reaches the admin address, e.g. a Prometheus scraper')
     .option('--metrics-token-file <file>', 'a file holding a token that opens /metrics alone (Prometheus: authorization.credentials_file)')
+    .option('--mesh <file>', 'join the office mesh with this office key (see `layover mesh init`): Layovers on the LAN share layers')
+    .option('--mesh-listen <host:port>', 'where the mesh listener answers members (default: port 5052 on the LAN interfaces\' addresses)')
+    .option('--peer <host:port>', 'a mesh peer to ask even where multicast is blocked (repeatable)', collect, [])
     .action(async (flags: ServeFlags) => serve(flags));
 }
 
@@ -108,6 +115,11 @@ async function serve(flags: ServeFlags): Promise<void> {
 async function checkNamedFiles(settings: Settings): Promise<void> {
   if (settings.tls) await checkTlsPair(settings.tls);
   if (settings.clientAuth?.mode === 'htpasswd') await readNamedFile(settings.clientAuth.file, 'the htpasswd file', '--client-auth htpasswd');
+  if (settings.mesh?.enabled && settings.mesh.keyFile) {
+    await readOfficeKeyFile(settings.mesh.keyFile).catch((error: Error) => {
+      throw new CliError(`${error.message} (--mesh)`);
+    });
+  }
 }
 
 async function checkTlsPair({ certFile, keyFile }: TlsSettings): Promise<void> {
@@ -137,7 +149,25 @@ export function applyFlags(settings: Settings, flags: ServeFlags): Settings {
   if (flags.clientAuth) next.clientAuth = parseClientAuthFlag(flags.clientAuth);
   if (flags.upstream) upsertRegistry(next, { name: next.defaultRegistry, endpoints: [{ url: checkUrl(flags.upstream, '--upstream') }] });
   for (const spec of flags.registry) upsertRegistry(next, parseRegistryFlag(spec));
+  applyMeshFlags(next, flags);
   return parseSettings(next, 'the command line');
+}
+
+/** --mesh joins for this run (discovery on, as serve's default); --mesh-listen and --peer need a mesh. */
+function applyMeshFlags(settings: Settings, flags: ServeFlags): void {
+  const peers = (flags.peer ?? []).map((peer) => checkHostPort(peer, '--peer'));
+  if (!flags.mesh) {
+    if (flags.meshListen || peers.length > 0) throw new Error('--mesh-listen and --peer need --mesh FILE (the office key)');
+    return;
+  }
+  settings.mesh = {
+    ...settings.mesh,
+    enabled: true,
+    keyFile: resolve(flags.mesh),
+    discovery: settings.mesh?.discovery ?? true,
+    ...(flags.meshListen ? { listen: checkHostPort(flags.meshListen, '--mesh-listen') } : {}),
+    peers: [...new Set([...(settings.mesh?.peers ?? []), ...peers])],
+  };
 }
 
 export function parseClientAuthFlag(words: string[]): ClientAuthSettings {

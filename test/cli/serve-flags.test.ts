@@ -17,6 +17,7 @@ import { Agent, request } from 'undici';
 import { API_PREFIX, EVENTS_PATH } from '../../src-main/api/http-client.js';
 import { initTls, tlsFiles } from '../../src-main/app/tls/certificates.js';
 import { defaultSettings } from '../../src-main/app/settings.js';
+import { OfficeKey, writeOfficeKeyFile } from '../../src-main/app/mesh-wiring.js';
 import { get } from '../support/http.js';
 import { adminClient, adminHeaders } from '../support/layover.js';
 import { freePort, LOOPBACK } from '../support/ports.js';
@@ -209,6 +210,23 @@ describe('bad values: one line on stderr, a non-zero exit', () => {
     await refusesEach([
       [['--metrics-token-file', missing], `layover: --metrics-token-file ${missing} cannot be read: ENOENT`],
       [['--metrics-token-file', short], `layover: --metrics-token-file ${short} must hold a token of at least 16 characters`],
+    ]);
+  });
+});
+
+describe('office mesh flags: bad values', () => {
+  test('--mesh: a missing key, a key others can read; --peer and --mesh-listen without --mesh or not HOST:PORT', async () => {
+    const missing = join(work, 'no-such.key');
+    const open = join(work, 'open.key');
+    await writeFile(open, `${JSON.stringify({ format: 'layover-office-key', code: OfficeKey.generate().toCode() })}\n`, { mode: 0o644 });
+    const key = join(work, 'flags-office.key');
+    await writeOfficeKeyFile(key, OfficeKey.generate());
+    await refusesEach([
+      [['--mesh', missing], `layover: the office key ${missing} cannot be read: ENOENT (--mesh)`],
+      [['--mesh', open], `layover: the office key ${open} is readable by other users (mode 644): run chmod 600 ${open} (--mesh)`],
+      [['--peer', '127.0.0.1:5052'], 'layover: --mesh-listen and --peer need --mesh FILE (the office key)'],
+      [['--mesh', key, '--peer', 'nowhere'], 'layover: --peer expects HOST:PORT with a port up to 65535, e.g. 127.0.0.1:5050, got "nowhere"'],
+      [['--mesh', key, '--mesh-listen', '127.0.0.1'], 'layover: --mesh-listen expects HOST:PORT with a port up to 65535, e.g. 127.0.0.1:5050, got "127.0.0.1"'],
     ]);
   });
 });

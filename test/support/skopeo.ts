@@ -86,6 +86,8 @@ export interface CopyOptions {
   platform?: SamplePlatform;
   extraArgs?: string[];
   timeoutMs?: number;
+  /** Run skopeo inside this network namespace (the office mesh tests' laptops). */
+  netns?: string;
 }
 
 export interface CopyResult {
@@ -115,7 +117,7 @@ export async function skopeoCopy(options: CopyOptions): Promise<CopyResult> {
       options.source,
       options.destination,
     ];
-    const result = await runSkopeo(args, options.timeoutMs, work);
+    const result = await runSkopeo(args, options.timeoutMs, work, options.netns);
     const digest = (await readFile(digestFile, 'utf8')).trim();
     return { digest, result };
   } finally {
@@ -139,6 +141,8 @@ export interface PullOptions {
   all?: boolean;
   platform?: SamplePlatform;
   timeoutMs?: number;
+  /** Run skopeo inside this network namespace. */
+  netns?: string;
 }
 
 export interface PullResult {
@@ -162,6 +166,7 @@ export async function skopeoPull(options: PullOptions): Promise<PullResult> {
     all: options.all,
     platform: options.platform,
     timeoutMs: options.timeoutMs,
+    netns: options.netns,
   });
   return { digest, dir, result };
 }
@@ -224,8 +229,10 @@ function credsArgs(side: 'src' | 'dest' | '', creds: Credentials | undefined): s
   return [`--${side ? `${side}-` : ''}creds`, `${creds.username}:${creds.password}`];
 }
 
-async function runSkopeo(args: string[], timeoutMs = 300_000, tmp?: string): Promise<RunResult> {
+async function runSkopeo(args: string[], timeoutMs = 300_000, tmp?: string, netns?: string): Promise<RunResult> {
   // --tmpdir keeps skopeo's big temporary blobs in our temp dir; no policy.json lookups outside ours.
   const tmpArgs = tmp ? ['--tmpdir', tmp] : [];
-  return runChecked(SKOPEO_BINARY, [...tmpArgs, '--insecure-policy', ...args], { timeoutMs });
+  const command = [SKOPEO_BINARY, ...tmpArgs, '--insecure-policy', ...args];
+  if (netns) return runChecked('/usr/sbin/ip', ['netns', 'exec', netns, ...command], { timeoutMs });
+  return runChecked(command[0]!, command.slice(1), { timeoutMs });
 }

@@ -1,9 +1,9 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { RegistryStatus } from '../../api/types.js';
+import type { MeshStatus, RegistryStatus } from '../../api/types.js';
 import type { Telemetry } from './telemetry.js';
 
 /** Prometheus metrics read from the telemetry at scrape time, in a registry of this instance's own. */
-export function createMetricsRegistry(telemetry: Telemetry, usage: () => { bytesUsed: number; blobs: number }, registries: () => RegistryStatus[] = () => []): Registry {
+export function createMetricsRegistry(telemetry: Telemetry, usage: () => { bytesUsed: number; blobs: number }, registries: () => RegistryStatus[] = () => [], mesh: () => MeshStatus | undefined = () => undefined): Registry {
   const registry = new Registry();
   const counter = (name: string, help: string, read: () => number) =>
     new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
@@ -19,6 +19,10 @@ export function createMetricsRegistry(telemetry: Telemetry, usage: () => { bytes
   gauge('layover_cache_bytes', 'Bytes held in the blob store.', () => usage().bytesUsed);
   gauge('layover_cache_blobs', 'Blobs held in the blob store.', () => usage().blobs);
   endpointGauges(registry, registries);
+  counter('layover_peer_bytes_received_total', 'Blob bytes received from office mesh peers (verified like any other).', () => mesh()?.bytesReceivedFromPeers ?? 0);
+  counter('layover_peer_bytes_sent_total', 'Blob bytes sent to office mesh peers.', () => mesh()?.bytesSentToPeers ?? 0);
+  counter('layover_peer_errors_total', 'Office mesh peers that failed, vanished mid-transfer or sent wrong bytes.', () => mesh()?.peerErrors ?? 0);
+  gauge('layover_peers', 'Office mesh members answering now.', () => mesh()?.peers.filter((peer) => peer.state === 'live').length ?? 0);
   return registry;
 }
 

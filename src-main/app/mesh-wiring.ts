@@ -1,0 +1,65 @@
+import type { Logger } from 'pino';
+import type { MeshSettings } from '../api/types.js';
+import { OfficeMesh } from '../mesh/office-mesh.js';
+import { OfficeKey, readOfficeKeyFile, writeOfficeKeyFile } from '../mesh/office-key.js';
+import type { PeerAddress } from '../mesh/peer-protocol.js';
+import { parseHostPort } from './listen.js';
+import type { LayoverCore } from './layover.js';
+
+export { OfficeKey, readOfficeKeyFile, writeOfficeKeyFile };
+
+/** The running office mesh, with its DNS-SD announcement when discovery is on. */
+export interface MeshFeature {
+  mesh: OfficeMesh;
+  stop(): Promise<void>;
+}
+
+/**
+ * Joins the office mesh the settings name, on top of the core: its listener,
+ * static peers, DNS-SD, and the peer source in the core's blob pipeline.
+ * Undefined when the settings have not joined one (the desktop's default).
+ */
+export async function startMeshFeature(core: LayoverCore, logger: Logger): Promise<MeshFeature | undefined> {
+  const settings = core.settings.mesh;
+  if (!settings?.enabled || !settings.keyFile) return undefined;
+  const key = await readOfficeKeyFile(settings.keyFile);
+  const mesh = new OfficeMesh({
+    key,
+    store: core.store,
+    fetcher: core.blobs,
+    telemetry: core.telemetry,
+    logger,
+    ...(settings.listen ? { listen: addressOf(settings.listen, 'the mesh listener (--mesh-listen)') } : {}),
+    peers: (settings.peers ?? []).map((peer) => addressOf(peer, 'a mesh peer (--peer)')),
+    servingCap: () => core.settings.mesh?.servingCapBytesPerSecond ?? 0,
+  });
+  await mesh.start();
+  const discovery = settings.discovery ?? true ? await startDiscoveryOf(mesh, logger) : undefined;
+  core.meshStatus = () => mesh.status();
+  return {
+    mesh,
+    stop: async () => {
+      core.meshStatus = () => undefined;
+      await discovery?.stop();
+      await mesh.stop();
+    },
+  };
+}
+
+/** mDNS discovery is loaded only when used (it opens a multicast socket). */
+async function startDiscoveryOf(mesh: OfficeMesh, logger: Logger): Promise<{ stop(): Promise<void> } | undefined> {
+  try {
+    const { startDiscovery } = await import('../mesh/discovery.js');
+    return await startDiscovery(mesh, logger);
+  } catch (error) {
+    logger.warn({ err: error }, 'office mesh: DNS-SD discovery could not start; only static peers are asked');
+    return undefined;
+  }
+}
+
+function addressOf(value: string, what: string): PeerAddress {
+  const { host, port } = parseHostPort(value, what);
+  return { host, port };
+}
+
+export type { MeshSettings };
