@@ -178,6 +178,21 @@ describe('courier bundles: export from A, import into B with no upstream, pull f
     assert.equal(c.instance.core.metadata.getTag('docker.io', 'library/app', '1.1')?.digest, tagOf('1.1').digest);
   });
 
+  test('imported content is pinned: the quota evicts none of it; imported with --pin-days 0 it is evicted', async () => {
+    await b.instance.api.updateSettings({ quotaBytes: 1 });
+    const pinnedReport = await b.instance.api.gc();
+    assert.equal(pinnedReport.freedBlobs, 0, pinnedReport.summary);
+    for (const blob of tagOf('1.0').blobs) assert.notEqual(await b.instance.core.store.sizeOf(blob.digest), undefined);
+
+    const d = await startLayover({ upstream: `http://127.0.0.1:${await freePort()}` });
+    started.push(d);
+    const result = await layover(['import', join(work, 'app-1.0.tar'), '--pin-days', '0', ...adminOf(d)]);
+    assert.equal(result.code, 0, result.stderr);
+    await d.instance.api.updateSettings({ quotaBytes: 1 });
+    const unpinnedReport = await d.instance.api.gc();
+    assert.equal(unpinnedReport.freedBlobs, tagOf('1.0').blobs.length, unpinnedReport.summary);
+  });
+
   describe('bad input: refused and named, nothing partial visible', () => {
     let c: LayoverUnderTest;
     before(async () => {
