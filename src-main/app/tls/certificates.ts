@@ -1,5 +1,4 @@
-import 'reflect-metadata'; // @peculiar/x509 resolves its parsers through tsyringe, which needs the Reflect API
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -9,7 +8,22 @@ import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 
-(x509.cryptoProvider as { set(provider: unknown): void }).set(webcrypto);
+let x509Module: Promise<typeof X509> | undefined;
+
+/**
+ * @peculiar/x509 is loaded on first use: only `layover tls init` creates
+ * certificates, and importing it (with the Reflect polyfill its tsyringe
+ * needs) costs every `layover serve` about 10 MiB of resident memory.
+ */
+function loadX509(): Promise<typeof X509> {
+  x509Module ??= (async () => {
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    (x509.cryptoProvider as { set(provider: unknown): void }).set(webcrypto);
+    return x509;
+  })();
+  return x509Module;
+}
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const CA_YEARS = 10;
@@ -42,9 +56,10 @@ export function machineNames(extra: string[] = []): string[] {
  * Private keys are written readable by the owner only.
  */
 export async function initTls(dataDir: string, names: string[]): Promise<TlsFiles> {
+  const x509 = await loadX509();
   const files = tlsFiles(dataDir);
   await mkdir(files.dir, { recursive: true, mode: 0o700 });
-  const ca = (await loadCa(files)) ?? (await createCa(files));
+  const ca = (await loadCa(x509, files)) ?? (await createCa(x509, files));
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.create({
@@ -60,7 +75,7 @@ export async function initTls(dataDir: string, names: string[]): Promise<TlsFile
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(names.map((name): x509.JsonGeneralName => (isIP(name) ? { type: 'ip', value: name } : { type: 'dns', value: name }))),
+      new x509.SubjectAlternativeNameExtension(names.map((name): X509.JsonGeneralName => (isIP(name) ? { type: 'ip', value: name } : { type: 'dns', value: name }))),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
     ],
@@ -70,7 +85,7 @@ export async function initTls(dataDir: string, names: string[]): Promise<TlsFile
   return files;
 }
 
-async function createCa(files: TlsFiles): Promise<{ cert: x509.X509Certificate; key: CryptoKey }> {
+async function createCa(x509: typeof X509, files: TlsFiles): Promise<{ cert: X509.X509Certificate; key: CryptoKey }> {
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -91,7 +106,7 @@ async function createCa(files: TlsFiles): Promise<{ cert: x509.X509Certificate; 
   return { cert, key: keys.privateKey };
 }
 
-async function loadCa(files: TlsFiles): Promise<{ cert: x509.X509Certificate; key: CryptoKey } | undefined> {
+async function loadCa(x509: typeof X509, files: TlsFiles): Promise<{ cert: X509.X509Certificate; key: CryptoKey } | undefined> {
   let certPem: string;
   let keyPem: string;
   try {

@@ -9,7 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
+import { lazyAgent } from './lazy-undici.js';
 import { EndpointHealth } from './endpoint-health.js';
 import type { UpstreamTimeouts } from './registry-client.js';
 
@@ -37,7 +38,7 @@ export class RedirectHosts {
 
   constructor(configs: RedirectHostConfig[], timeouts: UpstreamTimeouts, readonly fallback: Agent) {
     for (const config of configs) {
-      this.configured.set(new URL(config.url).origin, new Agent({
+      this.configured.set(new URL(config.url).origin, lazyAgent({
         connect: {
           timeout: timeouts.connectMs,
           ...(config.caFile ? { ca: [...rootCertificates, readFileSync(config.caFile, 'utf8')] } : {}),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+import { lazyAgent, undici } from './lazy-undici.js';
 import { parseChallenge } from './challenge.js';
 import { DockerCredentials, type Credentials } from './docker-credentials.js';
 import { EndpointHealth } from './endpoint-health.js';
@@ -104,7 +105,7 @@ class Endpoint {
   constructor(readonly config: EndpointConfig, timeouts: UpstreamTimeouts, dockerCredentials: DockerCredentials, fallback: Agent) {
     this.url = new URL(config.url.replace(/\/+$/, ''));
     this.repositoryPrefix = normalizeRepositoryPrefix(config.repositoryPrefix);
-    this.dispatcher = new Agent({
+    this.dispatcher = lazyAgent({
       connect: {
         timeout: timeouts.connectMs,
         ...(config.caFile ? { ca: [...rootCertificates, readFileSync(config.caFile, 'utf8')] } : {}),
@@ -137,7 +138,7 @@ export class RegistryClient {
     const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
     this.name = config.name;
     this.aliases = config.aliases ?? [];
-    this.fallbackDispatcher = new Agent({ connect: { timeout: timeouts.connectMs }, headersTimeout: timeouts.headersMs, bodyTimeout: timeouts.idleMs });
+    this.fallbackDispatcher = lazyAgent({ connect: { timeout: timeouts.connectMs }, headersTimeout: timeouts.headersMs, bodyTimeout: timeouts.idleMs });
     const dockerCredentials = options.dockerCredentials ?? new DockerCredentials();
     this.endpoints = config.endpoints.map((endpoint) => new Endpoint(endpoint, timeouts, dockerCredentials, this.fallbackDispatcher));
     this.endpointChoice = config.endpointChoice ?? 'in-order';
@@ -311,7 +312,7 @@ export class RegistryClient {
     const dispatcher = url.origin === endpoint.url.origin ? endpoint.dispatcher : this.redirects.dispatcherFor(url);
     // undici closes the connection after every HEAD unless told otherwise (a guard against servers that send a
     // body anyway); registries do not, and a fresh connection costs tag revalidation a round trip (two with TLS).
-    return request(url, { method: req.method, headers, dispatcher, signal: req.signal, ...(req.method === 'HEAD' ? { reset: false } : {}) });
+    return undici().request(url, { method: req.method, headers, dispatcher, signal: req.signal, ...(req.method === 'HEAD' ? { reset: false } : {}) });
   }
 }
 

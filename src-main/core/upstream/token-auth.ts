@@ -1,4 +1,5 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from './lazy-undici.js';
 import type { AuthChallenge } from './challenge.js';
 import type { Credentials } from './docker-credentials.js';
 
@@ -99,7 +100,7 @@ export class EndpointAuth {
     if (scope) url.searchParams.set('scope', scope);
     const headers: Record<string, string> = { 'user-agent': this.userAgent };
     if (creds?.username) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password ?? ''}`).toString('base64')}`;
-    return request(url, { method: 'GET', headers, dispatcher: this.dispatcherFor(url) });
+    return undici().request(url, { method: 'GET', headers, dispatcher: this.dispatcherFor(url) });
   }
 
   /** OAuth2 refresh-token grant: how docker uses an identity token (DTR, Hub SSO). */
@@ -107,7 +108,7 @@ export class EndpointAuth {
     const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'layover' });
     if (service) form.set('service', service);
     if (scope) form.set('scope', scope);
-    return request(url, {
+    return undici().request(url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': this.userAgent },
       body: form.toString(),
