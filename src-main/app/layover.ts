@@ -170,6 +170,7 @@ export class LayoverCore {
     try {
       const report = await checkIndexAgainstFiles(this.metadata, this.store, { busy: () => this.telemetry.activeTransfers().length > 0, signal: this.stopping.signal });
       if (report.adopted + report.dropped > 0) this.logger.info(report, 'the metadata index was repaired against the blob files');
+      else this.logger.info({ blobs: this.metadata.usage().blobs }, 'the metadata index matches the blob files');
       return report;
     } catch (error) {
       if (!this.stopping.signal.aborted) this.logger.warn({ err: error }, 'could not check the metadata index against the blob files');

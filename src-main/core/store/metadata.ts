@@ -29,6 +29,8 @@ export interface LoadOptions {
 }
 
 const INDEX_DIR = 'index';
+/** Sorts after every hex digit: `${folder}~` ends the key range of a prefix folder. */
+const FOLDER_RANGE_END = '~';
 /** Tags, manifests and blob records are written soon after they change: a kill -9 loses at most this much of them. */
 const RECORD_FLUSH_DELAY_MS = 100;
 /** Access times only steer eviction: a second of them is gathered into one write. */
@@ -144,6 +146,19 @@ export class MetadataIndex implements BlobIndex {
       .filter((key) => !start || key[0] !== start[0] || key[1] !== start[1])
       .slice(0, limit);
     return page.map(([lastAccess, digest]) => ({ digest, lastAccess }));
+  }
+
+  /** The blob digests whose key starts with `folder` ("sha256:ab"), in digest order, as last committed: one folder of the background check. */
+  blobDigestsIn(folder: string): string[] {
+    if (!this.db) return [];
+    return [...this.db.blobs.getKeys({ start: folder, end: `${folder}${FOLDER_RANGE_END}` })];
+  }
+
+  /** The first folder ("sha256:ab") after `after` that holds a committed blob record: a skip over the index, one key per folder. */
+  nextBlobFolder(after?: string): string | undefined {
+    if (!this.db) return undefined;
+    const [key] = this.db.blobs.getKeys({ ...(after ? { start: `${after}${FOLDER_RANGE_END}` } : {}), limit: 1 });
+    return key === undefined ? undefined : key.slice(0, key.indexOf(':') + 3);
   }
 
   /** Up to `limit` blob digests in digest order after `after`, as last committed: the background check's pages. */
