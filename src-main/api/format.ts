@@ -4,6 +4,8 @@
  * clock: callers pass `now`.
  */
 
+import type { RateLimitStatus } from './types.js';
+
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
 
 /** 0 → "0 B", 1536 → "1.5 KiB", 123456789 → "118 MiB". Values under 100 get one decimal. */
@@ -184,4 +186,11 @@ export function attachmentDetails(summary: AttachmentCounts): string {
   ].filter(Boolean);
   const cached = summary.cached === total ? `all ${total} cached` : `${summary.cached} of ${total} cached`;
   return `${parts.join(', ')}${parts.length ? ' ' : ''}(${cached})`;
+}
+
+/** A registry's pull limit in a line (Overview, the tray): "14 of 100 pulls left per 6 hours", "limit reached (429)". */
+export function describePullLimit(limit: RateLimitStatus): string {
+  const window = limit.windowSeconds ? ` per ${formatDuration(limit.windowSeconds)}` : '';
+  if (limit.exhausted) return `pull limit reached (429)${limit.limit === undefined ? '' : `: ${limit.limit} pulls${window}`}`;
+  return `${limit.remaining} of ${limit.limit} pulls left${window}`;
 }

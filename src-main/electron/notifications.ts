@@ -10,7 +10,7 @@
  * shows always matches the current state.
  */
 import type { DockerStatus, JobState, JobStatus, LayoverEvent, RegistryStatus, Status } from '../api/types.js';
-import { formatBytes } from '../api/format.js';
+import { describePullLimit, formatBytes } from '../api/format.js';
 
 /** A dashboard page a notice opens when clicked (the renderer's hash routes). */
 export type NoticePage = 'overview' | 'repositories' | 'activity' | 'docker' | 'settings';
@@ -30,7 +30,11 @@ export interface NotifyMemory {
   dockerUsesLayover?: boolean;
   /** Last state seen per job, to notify each finish once. Oldest first, bounded. */
   jobs: Array<[string, JobState]>;
+  /** Per endpoint URL: the pull-limit state the person was last told of (told once as it gets low, once as it runs out). */
+  pullLimits?: Record<string, PullLimitLevel>;
 }
+
+type PullLimitLevel = 'ok' | 'low' | 'exhausted';
 
 export type Observation =
   | { kind: 'status'; status: Status; docker?: DockerStatus; now: number }
@@ -125,7 +129,41 @@ function onStatus(memory: NotifyMemory, status: Status, docker: DockerStatus | u
     }
     dockerUsesLayover = docker.usesLayover;
   }
-  return { memory: { ...memory, upstream, ...(dockerUsesLayover === undefined ? {} : { dockerUsesLayover }) }, notices };
+  const pullLimits = onPullLimits(memory.pullLimits ?? {}, status, notices);
+  return { memory: { ...memory, upstream, pullLimits, ...(dockerUsesLayover === undefined ? {} : { dockerUsesLayover }) }, notices };
+}
+
+/** Warns before a registry's pull limit (Docker Hub's) runs out, and when it has: once per step, again only after it recovered. */
+function onPullLimits(told: Record<string, PullLimitLevel>, status: Status, notices: Notice[]): Record<string, PullLimitLevel> {
+  const next: Record<string, PullLimitLevel> = {};
+  for (const registry of status.registries) {
+    for (const endpoint of registry.endpoints) {
+      const limit = endpoint.rateLimit;
+      if (!limit) continue;
+      const level: PullLimitLevel = limit.exhausted ? 'exhausted' : limit.low ? 'low' : 'ok';
+      const before = told[endpoint.url] ?? 'ok';
+      next[endpoint.url] = level;
+      if (level === before || level === 'ok' || (level === 'low' && before === 'exhausted')) continue;
+      notices.push(pullLimitNotice(registry.name, limit, level));
+    }
+  }
+  return next;
+}
+
+function pullLimitNotice(registry: string, limit: NonNullable<RegistryStatus['endpoints'][number]['rateLimit']>, level: PullLimitLevel): Notice {
+  return level === 'exhausted'
+    ? {
+      key: `pull-limit:${registry}`,
+      title: `${registry} pull limit reached`,
+      body: `${registry}: ${describePullLimit(limit)}. Layover serves cached tags as they were and cannot fetch new images until the limit resets.`,
+      page: 'overview',
+    }
+    : {
+      key: `pull-limit:${registry}`,
+      title: `${registry}: ${describePullLimit(limit)}`,
+      body: 'The pull limit is nearly spent. Pulls of cached images do not count; new images and changed tags do. Logging Layover in to the registry raises the limit.',
+      page: 'overview',
+    };
 }
 
 function upstreamLost(registry: RegistryStatus): Notice {

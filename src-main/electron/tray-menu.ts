@@ -5,6 +5,7 @@
  */
 import type { DockerStatus, Status } from '../api/types.js';
 import { truncate, type TrayAppearance } from './tray-state.js';
+import { describePullLimit } from '../api/format.js';
 
 export type TrayAction =
   | 'open-dashboard'
@@ -45,6 +46,14 @@ export interface TrayMenuInput {
 /** Menu labels stay short; the whole line is in the tooltip. */
 export const STATUS_LINE_MAX = 64;
 
+/** A registry whose pull limit is nearly spent or reached gets a line of its own, before it bites. */
+function pullLimitLines(status: Status | undefined): MenuEntry[] {
+  return (status?.registries ?? []).flatMap((registry) => {
+    const limit = registry.endpoints.map((endpoint) => endpoint.rateLimit).find((l) => l && (l.low || l.exhausted));
+    return limit ? [{ kind: 'status', label: truncate(`${registry.name}: ${describePullLimit(limit)}`, STATUS_LINE_MAX) } satisfies MenuEntry] : [];
+  });
+}
+
 export function trayMenuModel(input: TrayMenuInput): MenuEntry[] {
   const { appearance, status, coreError, unavailable, busy } = input;
   const running = status !== undefined && coreError === undefined;
@@ -54,6 +63,7 @@ export function trayMenuModel(input: TrayMenuInput): MenuEntry[] {
 
   const entries: MenuEntry[] = [
     { kind: 'status', label: truncate(appearance.statusLine, STATUS_LINE_MAX) },
+    ...pullLimitLines(status),
     { kind: 'separator' },
     { kind: 'action', action: 'open-dashboard', label: 'Open dashboard', enabled: true },
     // Only while the admin listener runs: without it there is no browser dashboard to open.

@@ -173,6 +173,7 @@ export class RegistryClient {
         if (error instanceof UpstreamAuthError || req.signal?.aborted) throw error;
         if (error instanceof RedirectTargetError) {
           // The endpoint answered well; the host it sent us to did not (its own health says so).
+          endpoint.health.recordSuccess(Date.now() - started);
           causes.push(`${endpoint.url.host} via ${error.message}`);
           continue;
         }
@@ -184,7 +185,8 @@ export class RegistryClient {
       if (isEndpointFailure(response.status)) endpoint.health.recordFailure(`HTTP ${response.status}`);
       else endpoint.health.recordSuccess(Date.now() - started);
       endpoint.rateLimit.observe(response.status, response.headers);
-      measureThroughput(response, [endpoint.health, this.redirects.healthOf(new URL(response.servedBy))]);
+      const redirected = response.servedBy !== endpoint.url.origin ? this.redirects.healthOf(new URL(response.servedBy)) : undefined;
+      measureThroughput(response, [endpoint.health, redirected]);
       const tryNext = isEndpointFailure(response.status) || response.status === 429 || response.status === 404;
       if (!tryNext || isLast) return response;
       causes.push(`${endpoint.url.host}: HTTP ${response.status}`);
