@@ -8,6 +8,7 @@ import { BandwidthBudget, type BandwidthBudgetOptions } from '../core/upstream/b
 import { ManifestFetcher } from '../core/fetch/manifest-fetcher.js';
 import { TagLister } from '../core/fetch/tag-lister.js';
 import { ReferrersFetcher } from '../core/fetch/referrers.js';
+import { parsePublicKey, SignaturePolicy } from '../core/fetch/signature-policy.js';
 import { BlobStore } from '../core/store/blob-store.js';
 import { MetadataIndex } from '../core/store/metadata.js';
 import { PinBook } from '../core/store/pins.js';
@@ -60,6 +61,8 @@ export class LayoverCore {
   readonly bandwidth: BandwidthBudget;
   /** OCI 1.1 referrers (signatures, SBOMs, attestations), cached like tags. */
   readonly referrers: ReferrersFetcher;
+  /** Per registry, "serve only signed images" (requireSignature in its settings). */
+  readonly signatures: SignaturePolicy;
   router: RegistryRouter;
   settings: Settings;
   /** The host names the mirror and the admin listener answer to (DNS rebinding guard). */
@@ -97,6 +100,10 @@ export class LayoverCore {
     this.manifests = new ManifestFetcher(this.store, this.metadata, freshness);
     this.tags = new TagLister(this.metadata, freshness);
     this.referrers = new ReferrersFetcher(this.manifests, this.metadata, this.store, freshness);
+    this.signatures = new SignaturePolicy({ manifests: this.manifests, referrers: this.referrers, blobs: this.blobs, store: this.store }, (registry) => {
+      const pem = this.settings.registries.find((candidate) => candidate.name === registry)?.requireSignature?.publicKey;
+      return pem ? parsePublicKey(pem) : undefined;
+    });
   }
 
   /** A client asking for a manifest: its blobs are likely next, so prefetch yields now (the fetcher reports pull transfers itself). */
@@ -129,7 +136,7 @@ export class LayoverCore {
     this.authorizer = createClientAuthorizer(this.settings.clientAuth);
     const limits = this.settings.limits ?? DEFAULT_LIMITS;
     const handler = createMirrorHandler({
-      router: () => this.router, blobs: this.blobs, manifests: this.manifests, tags: this.tags, referrers: this.referrers,
+      router: () => this.router, blobs: this.blobs, manifests: this.manifests, tags: this.tags, referrers: this.referrers, signatures: this.signatures,
       metadata: this.metadata, telemetry: this.telemetry, logger: this.logger,
       hosts: () => this.hostPolicy,
       authorizer: () => this.authorizer, limiter: new ClientLimiter(limits),

@@ -8,7 +8,7 @@ import type { MetadataIndex, ReferrersRecord } from '../store/metadata.js';
 import type { RegistryClient } from '../upstream/registry-client.js';
 import type { ManifestFetcher } from './manifest-fetcher.js';
 import { askUpstreamReferrers } from './referrers-upstream.js';
-import { isUpstreamOutage } from './upstream-errors.js';
+import { isUpstreamOutage } from '../upstream/upstream-errors.js';
 
 export interface ReferrersRequest {
   client: RegistryClient;
@@ -107,7 +107,9 @@ export class ReferrersFetcher {
         const manifest = await this.manifests.get({ client: req.client, repository: req.repository, reference: tag });
         if (!found.some((attachment) => attachment.digest === manifest.digest)) found.push({ digest: manifest.digest, kind });
       } catch (error) {
-        if (!(error instanceof OciError && error.status === 404)) throw error;
+        if (error instanceof OciError && error.status === 404) continue;
+        if (!isUpstreamOutage(error)) throw error;
+        // Upstream out and the tag never seen: nothing to add; seen before: ManifestFetcher would have served it stale.
       }
     }
     return found;
