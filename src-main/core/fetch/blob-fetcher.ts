@@ -278,6 +278,7 @@ export class BlobFetcher {
     const tracker = this.telemetry.startTransfer({
       registry: req.client.name, repository: req.repository, digest: req.digest,
       ...(ingest.expectedSize === undefined ? {} : { bytesTotal: ingest.expectedSize - offset }), clients: 0, kind: req.kind,
+      ...(opened?.bytes.servedBy ? { servedBy: opened.bytes.servedBy } : {}),
     });
     const transfer: Transfer = { ingest, tracker, kind: req.kind, resumable, offset, registry: req.client.name, contributors: new Set(), done: Promise.resolve() };
     if (req.kind === 'pull') this.pacer.notePullTransfer(transfer.registry, tracker.status.id, false);

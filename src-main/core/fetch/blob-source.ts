@@ -57,6 +57,8 @@ export interface BlobBytes {
   cancel(): void;
   /** Who answered, for messages ("https://registry-1.docker.io", "peer 10.1.2.3"). */
   from: string;
+  /** The host that sent the bytes, for the Activity page: the endpoint's, or the content cache it redirected to. */
+  servedBy?: string;
 }
 
 export type BlobSourceKind = 'upstream' | 'peer' | 'bundle';

@@ -24,6 +24,7 @@ export class UpstreamBlobSource implements BlobSource {
       body: answer.body,
       cancel: () => answer.body.destroy(),
       from: answer.endpoint,
+      servedBy: new URL(answer.servedBy).host,
     };
   }
 }

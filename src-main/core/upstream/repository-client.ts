@@ -43,12 +43,12 @@ export class RepositoryClient {
     }, what);
     if (response.status === 200) {
       const length = Number(headerValue(response.headers['content-length']));
-      return { start: 0, ...(Number.isSafeInteger(length) ? { size: length } : {}), body: response.body, endpoint: response.endpoint };
+      return { start: 0, ...(Number.isSafeInteger(length) ? { size: length } : {}), body: response.body, endpoint: response.endpoint, servedBy: response.servedBy };
     }
     const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(headerValue(response.headers['content-range'])?.trim() ?? '');
     if (response.status === 206 && offset > 0 && Number(range?.[1]) === offset) {
       const total = Number(range![2]);
-      return { start: offset, ...(Number.isSafeInteger(total) ? { size: total } : {}), body: response.body, endpoint: response.endpoint };
+      return { start: offset, ...(Number.isSafeInteger(total) ? { size: total } : {}), body: response.body, endpoint: response.endpoint, servedBy: response.servedBy };
     }
     await response.body.dump();
     if (response.status === 206 || response.status === 416) {
@@ -171,6 +171,8 @@ export interface UpstreamBlob {
   body: UpstreamResponse['body'];
   /** Which endpoint answered. */
   endpoint: string;
+  /** The origin that sent the bytes: the endpoint's, or the content cache or object store it redirected to. */
+  servedBy: string;
 }
 
 export interface ManifestHead {
