@@ -3,6 +3,8 @@ import type { ConnectionTestResult, EndpointSettings, JobStatus, LayoverEvent, S
 import { parseChallenge } from '../core/upstream/challenge.js';
 import { UPSTREAM_MANIFEST_ACCEPT } from '../core/oci/media-types.js';
 import { headerValue, RegistryClient } from '../core/upstream/registry-client.js';
+import { repositoryRequest } from '../core/upstream/repository-request.js';
+import { listCachedRepositories, listRequests } from './browse-cache.js';
 import type { LayoverCore } from './layover.js';
 import { parseSettings, redactSettings } from './settings.js';
 import { toRegistryConfig } from './registries.js';
@@ -14,7 +16,7 @@ export class NotAvailableError extends Error {
 }
 
 /** The methods the app answers itself, from the core: status, activity, settings. */
-type AppMethods = 'getStatus' | 'subscribe' | 'getActivity' | 'getSettings' | 'updateSettings' | 'testConnection';
+type AppMethods = 'getStatus' | 'subscribe' | 'getActivity' | 'listCachedRepositories' | 'listRequests' | 'getSettings' | 'updateSettings' | 'testConnection';
 
 /** Every other method of LayoverApi: the features' parts (prefetch, runtimes, demo, ...), wired in by the app. */
 export type FeatureApis = Omit<LayoverApi, AppMethods>;
@@ -32,6 +34,8 @@ export function createApiService(core: LayoverCore, adminUrl: () => string, feat
     getStatus: async () => status(),
     subscribe: (listener) => subscribeWithStatus(core, status, listener),
     getActivity: async () => ({ requests: core.telemetry.recentRequests(), events: core.telemetry.recentEvents(), jobs: prefetch.jobs() }),
+    listCachedRepositories: async (args) => listCachedRepositories(core.metadata, args ?? {}),
+    listRequests: async (args) => listRequests(core.telemetry.recentRequests(), args ?? {}),
     ...createSettingsApi(core),
     ...features,
   };
@@ -114,7 +118,7 @@ const KNOWN_REPOSITORY = 'library/alpine';
 async function checkThroughPrefix(client: RegistryClient, prefix: string): Promise<NonNullable<ConnectionTestResult['repositoryCheck']>> {
   const repository = `${prefix.replace(/^\/+|\/+$/g, '')}/${KNOWN_REPOSITORY}`;
   try {
-    const response = await client.request({ method: 'HEAD', path: `/v2/${KNOWN_REPOSITORY}/manifests/latest`, headers: { accept: UPSTREAM_MANIFEST_ACCEPT }, scope: `repository:${KNOWN_REPOSITORY}:pull`, repository: KNOWN_REPOSITORY });
+    const response = await client.request({ ...repositoryRequest(KNOWN_REPOSITORY, 'manifests/latest', 'HEAD'), headers: { accept: UPSTREAM_MANIFEST_ACCEPT } });
     await response.body.dump();
     const { status } = response;
     if (status === 200) return { repository, ok: true, status, detail: `${repository}:latest answered through the prefix` };

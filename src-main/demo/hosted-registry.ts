@@ -71,7 +71,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, layouts: Map<str
   if (!layoutDir || !repositoryTags) throw new OciError(404, 'NAME_UNKNOWN', `repository ${route.path} is not hosted here`);
   if (route.kind === 'tags') {
     const page = paginate([...repositoryTags.keys()].sort(compareLexically), parsePageSize(url.searchParams.get('n')), url.searchParams.get('last'));
-    return sendPage(req, res, `/v2/${route.path}/tags/list`, url, page, { name: route.path, tags: page.items });
+    return sendPage(req, res, url.pathname, url, page, { name: route.path, tags: page.items });
   }
   if (route.kind === 'manifest') {
     checkReference(route.reference);

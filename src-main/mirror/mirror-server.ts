@@ -5,7 +5,6 @@ import type { BlobFetcher, BlobHandle } from '../core/fetch/blob-fetcher.js';
 import type { Manifest, ManifestFetcher } from '../core/fetch/manifest-fetcher.js';
 import type { TagLister } from '../core/fetch/tag-lister.js';
 import type { ReferrersFetcher } from '../core/fetch/referrers.js';
-import type { SignaturePolicy } from '../core/fetch/signature-policy.js';
 import { referrersIndex } from '../core/oci/referrers.js';
 import { OciError, isOciError } from '../core/oci/errors.js';
 import { INDEX_MEDIA_TYPES, parseAccept } from '../core/oci/media-types.js';
@@ -28,8 +27,6 @@ export interface MirrorDependencies {
   manifests: ManifestFetcher;
   tags: TagLister;
   referrers: ReferrersFetcher;
-  /** Refuses unsigned images of registries that require signatures. */
-  signatures?: SignaturePolicy;
   metadata: MetadataIndex;
   telemetry: Telemetry;
   logger: Logger;
@@ -114,7 +111,6 @@ async function sendManifest(deps: MirrorDependencies, req: IncomingMessage, res:
   checkReference(reference);
   let manifest = await deps.manifests.get({ ...name, reference });
   note.cache = manifest.cache;
-  await deps.signatures?.admit({ ...name, reference }, manifest);
   manifest = await negotiate(deps, name, manifest, parseAccept(req.headers.accept));
   const headers: Record<string, string> = {
     'content-type': manifest.mediaType,
@@ -213,7 +209,7 @@ async function sendReferrers(deps: MirrorDependencies, req: IncomingMessage, res
   if (referrers.cache === 'stale') headers.warning = `110 layover "Response is stale: upstream unavailable"`;
   const body = referrersIndex(page.items.map((digest) => byDigest.get(digest)!));
   note.bytes = req.method === 'HEAD' ? 0 : Buffer.byteLength(JSON.stringify(body));
-  sendPage(req, res, `/v2/${route.path}/referrers/${route.digest}`, url, page, body, headers);
+  sendPage(req, res, url.pathname, url, page, body, headers);
 }
 
 async function sendTags(deps: MirrorDependencies, req: IncomingMessage, res: ServerResponse, url: URL, name: ResolvedName, route: Extract<Route, { kind: 'tags' }>): Promise<void> {
@@ -221,7 +217,7 @@ async function sendTags(deps: MirrorDependencies, req: IncomingMessage, res: Ser
   const list = await deps.tags.list(name.client, name.repository);
   const page = paginate(list.tags, n, url.searchParams.get('last'));
   const extra: Record<string, string> = list.stale ? { 'x-layover-cache': 'stale' } : {};
-  sendPage(req, res, `/v2/${route.path}/tags/list`, url, page, { name: route.path, tags: page.items }, extra);
+  sendPage(req, res, url.pathname, url, page, { name: route.path, tags: page.items }, extra);
 }
 
 /** What the cache holds; with client auth, only the repositories this client may read. */
@@ -270,3 +266,4 @@ function logRequest(deps: MirrorDependencies, req: IncomingMessage, res: ServerR
   // The API root and probe-record reads are plumbing, not pulls: the activity list would only be noisier with them.
   if (record.kind !== 'base' && record.kind !== 'probe-record') deps.telemetry.recordRequest(record);
 }
+

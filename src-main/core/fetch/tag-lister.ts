@@ -4,9 +4,6 @@ import type { RegistryClient } from '../upstream/registry-client.js';
 import { RepositoryClient } from '../upstream/repository-client.js';
 import { isUpstreamOutage } from '../upstream/upstream-errors.js';
 
-/** Moved to the typed upstream client (core/upstream/repository-client.ts); re-exported for code written against this place. */
-export { nextPageQuery } from '../upstream/repository-client.js';
-
 export interface TagList {
   tags: string[];
   /** True when the upstream failed and the cached list was served. */
