@@ -5,6 +5,7 @@ import type { BlobFetcher, BlobHandle } from '../core/fetch/blob-fetcher.js';
 import type { Manifest, ManifestFetcher } from '../core/fetch/manifest-fetcher.js';
 import type { TagLister } from '../core/fetch/tag-lister.js';
 import type { ReferrersFetcher } from '../core/fetch/referrers.js';
+import type { SignaturePolicy } from '../core/fetch/signature-policy.js';
 import { referrersIndex } from '../core/oci/referrers.js';
 import { OciError, isOciError } from '../core/oci/errors.js';
 import { INDEX_MEDIA_TYPES, parseAccept } from '../core/oci/media-types.js';
@@ -27,6 +28,8 @@ export interface MirrorDependencies {
   manifests: ManifestFetcher;
   tags: TagLister;
   referrers: ReferrersFetcher;
+  /** Refuses unsigned images of registries that require signatures. */
+  signatures?: SignaturePolicy;
   metadata: MetadataIndex;
   telemetry: Telemetry;
   logger: Logger;
@@ -111,6 +114,7 @@ async function sendManifest(deps: MirrorDependencies, req: IncomingMessage, res:
   checkReference(reference);
   let manifest = await deps.manifests.get({ ...name, reference });
   note.cache = manifest.cache;
+  await deps.signatures?.admit({ ...name, reference }, manifest);
   manifest = await negotiate(deps, name, manifest, parseAccept(req.headers.accept));
   const headers: Record<string, string> = {
     'content-type': manifest.mediaType,
@@ -266,4 +270,3 @@ function logRequest(deps: MirrorDependencies, req: IncomingMessage, res: ServerR
   // The API root and probe-record reads are plumbing, not pulls: the activity list would only be noisier with them.
   if (record.kind !== 'base' && record.kind !== 'probe-record') deps.telemetry.recordRequest(record);
 }
-

@@ -107,7 +107,9 @@ export class ReferrersFetcher {
         const manifest = await this.manifests.get({ client: req.client, repository: req.repository, reference: tag });
         if (!found.some((attachment) => attachment.digest === manifest.digest)) found.push({ digest: manifest.digest, kind });
       } catch (error) {
-        if (!(error instanceof OciError && error.status === 404)) throw error;
+        if (error instanceof OciError && error.status === 404) continue;
+        if (!isUpstreamOutage(error)) throw error;
+        // Upstream out and the tag never seen: nothing to add; seen before: ManifestFetcher would have served it stale.
       }
     }
     return found;
