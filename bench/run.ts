@@ -69,6 +69,7 @@ async function runCases(ctx: BenchContext): Promise<BenchResults> {
     if (unavailable) results.skipped.docker = unavailable;
     else results.docker = await runDocker(ctx);
   }
+  Object.assign(results, { bundles: await (await import('./cases/bundles.js')).runBundles(ctx) }); // courier bundles: writes bundles.json
   return results;
 }
 
