@@ -194,3 +194,8 @@ export function describePullLimit(limit: RateLimitStatus): string {
   if (limit.exhausted) return `pull limit reached (429)${limit.limit === undefined ? '' : `: ${limit.limit} pulls${window}`}`;
   return `${limit.remaining} of ${limit.limit} pulls left${window}`;
 }
+
+/** "Shared with 3 office peers": the tray's line and the dashboard's, for members answering now. */
+export function describeMeshSharing(mesh: { peers: Array<{ state: string }> }): string {
+  return `Shared with ${plural(mesh.peers.filter((peer) => peer.state === 'live').length, 'office peer')}`;
+}

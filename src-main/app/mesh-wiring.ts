@@ -8,19 +8,52 @@ import type { LayoverCore } from './layover.js';
 
 export { OfficeKey, readOfficeKeyFile, writeOfficeKeyFile };
 
-/** The running office mesh, with its DNS-SD announcement when discovery is on. */
+/** The office mesh as the app runs it: started from the settings, restarted when they change. */
 export interface MeshFeature {
-  mesh: OfficeMesh;
+  /** The mesh running now; undefined while this Layover has not joined one. */
+  readonly mesh: OfficeMesh | undefined;
   stop(): Promise<void>;
 }
 
 /**
  * Joins the office mesh the settings name, on top of the core: its listener,
  * static peers, DNS-SD, and the peer source in the core's blob pipeline.
- * Undefined when the settings have not joined one (the desktop's default).
+ * Nothing runs until the settings join one (the desktop's default); a change
+ * of the mesh settings (Settings > Office mesh) stops the old and starts the
+ * new. A key file that cannot be read fails the start (`layover serve`), and
+ * later only the mesh, with the reason in the activity log.
  */
-export async function startMeshFeature(core: LayoverCore, logger: Logger): Promise<MeshFeature | undefined> {
-  const settings = core.settings.mesh;
+export async function startMeshFeature(core: LayoverCore, logger: Logger): Promise<MeshFeature> {
+  let running: { mesh: OfficeMesh; stop(): Promise<void> } | undefined = await startMesh(core, core.settings.mesh, logger);
+  let applied = JSON.stringify(core.settings.mesh ?? null);
+  let queue = Promise.resolve();
+  const unsubscribe = core.onEvent((event) => {
+    if (event.type !== 'settings' || JSON.stringify(core.settings.mesh ?? null) === applied) return;
+    applied = JSON.stringify(core.settings.mesh ?? null);
+    queue = queue.then(async () => {
+      await running?.stop();
+      running = undefined;
+      try {
+        running = await startMesh(core, core.settings.mesh, logger);
+      } catch (error) {
+        core.telemetry.note('error', `Office mesh: ${(error as Error).message}`);
+      }
+    });
+  });
+  return {
+    get mesh() {
+      return running?.mesh;
+    },
+    stop: async () => {
+      unsubscribe();
+      await queue;
+      await running?.stop();
+      running = undefined;
+    },
+  };
+}
+
+async function startMesh(core: LayoverCore, settings: MeshSettings | undefined, logger: Logger): Promise<{ mesh: OfficeMesh; stop(): Promise<void> } | undefined> {
   if (!settings?.enabled || !settings.keyFile) return undefined;
   const key = await readOfficeKeyFile(settings.keyFile);
   const mesh = new OfficeMesh({

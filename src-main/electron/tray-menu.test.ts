@@ -106,3 +106,11 @@ test('Run demo: enabled while the mirror runs; while a demo runs it shows that o
   assert.deepEqual(find(menu({ unavailable: new Set<TrayAction>(['run-demo']) }), 'run-demo').label, 'Run demo (not in this build)');
   assert.deepEqual(find(menu({ demoRunning: true }), 'run-demo'), { kind: 'action', action: 'run-demo', label: 'Show the running demo', enabled: true });
 });
+
+test('in an office mesh, a status line says how many office peers share with this laptop', () => {
+  const peer = (state: 'live' | 'down' | 'dropped') => ({ address: `10.0.0.${state.length}:5052`, found: 'mdns' as const, state, since: 0, bytesReceived: 0, bytesSent: 0 });
+  const mesh = { officeId: 'office', member: 'me', listen: [], discovery: true, peers: [peer('live'), peer('live'), peer('down'), peer('dropped')], bytesReceivedFromPeers: 0, bytesSentToPeers: 0, peerErrors: 0, wanBytesSaved: 0, refused: 0, questionsAnswered: 0 };
+  const entries = menu({ s: { ...status(), mesh } });
+  assert.deepEqual(entries[1], { kind: 'status', label: 'Shared with 2 office peers' });
+  assert.equal(labels(menu()).some((label) => label.startsWith('Shared with')), false, 'no line before joining a mesh');
+});

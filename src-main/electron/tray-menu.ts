@@ -5,7 +5,7 @@
  */
 import type { DockerStatus, Status } from '../api/types.js';
 import { truncate, type TrayAppearance } from './tray-state.js';
-import { describePullLimit } from '../api/format.js';
+import { describeMeshSharing, describePullLimit } from '../api/format.js';
 
 export type TrayAction =
   | 'open-dashboard'
@@ -64,6 +64,7 @@ export function trayMenuModel(input: TrayMenuInput): MenuEntry[] {
   const entries: MenuEntry[] = [
     { kind: 'status', label: truncate(appearance.statusLine, STATUS_LINE_MAX) },
     ...pullLimitLines(status),
+    ...(status?.mesh ? [{ kind: 'status', label: describeMeshSharing(status.mesh) } satisfies MenuEntry] : []),
     { kind: 'separator' },
     { kind: 'action', action: 'open-dashboard', label: 'Open dashboard', enabled: true },
     // Only while the admin listener runs: without it there is no browser dashboard to open.

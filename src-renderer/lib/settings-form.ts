@@ -5,6 +5,7 @@
  * the one it has.
  */
 import type { BandwidthWindow, EndpointSettings, RegistrySettings, Settings } from '../../src-main/api/types.js';
+import { meshDraftOf, meshPatch, validateMeshDraft, type MeshDraft } from './mesh-form.js';
 
 export interface EndpointDraft {
   key: string;
@@ -49,6 +50,7 @@ export interface SettingsDraft {
   browserDashboard: boolean;
   /** Extra host names, as typed: one line, separated by commas (spaces and pasted new lines do too). */
   allowedHosts: string;
+  mesh: MeshDraft;
 }
 
 let keyCounter = 0;
@@ -102,6 +104,7 @@ export function toDraft(settings: Settings, previous?: SettingsDraft): SettingsD
     startAtLogin: settings.startAtLogin,
     browserDashboard: settings.browserDashboard === true,
     allowedHosts: (settings.allowedHosts ?? []).join(', '),
+    mesh: meshDraftOf(settings),
   };
 }
 
@@ -162,6 +165,8 @@ export function draftToPatch(original: Settings, draft: SettingsDraft): Partial<
   if (draft.browserDashboard !== (original.browserDashboard === true)) patch.browserDashboard = draft.browserDashboard;
   const hosts = parseHostList(draft.allowedHosts);
   if (hosts.join('\n') !== (original.allowedHosts ?? []).join('\n')) patch.allowedHosts = hosts;
+  const mesh = meshPatch(original, draft.mesh);
+  if (mesh) patch.mesh = mesh;
   return patch;
 }
 
@@ -210,6 +215,7 @@ export function validateDraft(draft: SettingsDraft): DraftErrors {
   if (admin) errors.admin = admin;
   const hosts = checkHostList(draft.allowedHosts);
   if (hosts) errors.allowedHosts = hosts;
+  Object.assign(errors, validateMeshDraft(draft.mesh));
   const freshness = Number(draft.tagFreshnessSeconds);
   if (draft.tagFreshnessSeconds.trim() === '' || !Number.isInteger(freshness) || freshness < 0) errors.tagFreshnessSeconds = 'Whole seconds, 0 or more.';
   const names = new Set<string>();

@@ -8,6 +8,7 @@ import {
 } from '../components/ui.js';
 import { formatBytes, formatDuration, formatMs, formatRate, formatRatio, plural, shortDigest } from '../lib/format.js';
 import { useAction } from '../lib/use-async.js';
+import { PeersSection } from '../components/Peers.js';
 
 export function OverviewPage() {
   const { status, statusError, reloadStatus } = useLive();
@@ -99,6 +100,8 @@ function OverviewBody({ status }: { status: Status }) {
       <Section title="Upstreams" testId="upstream-health" description="Tried in order: the regional cache first, then the origin.">
         <Upstreams registries={status.registries} />
       </Section>
+
+      <PeersSection mesh={status.mesh} />
 
       <Section title="Cache usage" testId="cache-usage">
         <Usage status={status} />

@@ -101,6 +101,21 @@ describe('office mesh on loopback (static peers)', () => {
     assert.equal(mesh(laptops[2]!).bytesReceivedFromPeers - before[2]!, imageBlobBytes);
   });
 
+  test('a laptop is off the mesh until its user joins in the settings; then it takes blobs from the LAN', async () => {
+    const newcomer = await startLayover({ upstream: wan.url, settings: { tagFreshnessSeconds: 0 } });
+    laptops.push(newcomer);
+    assert.equal(newcomer.instance.core.meshStatus(), undefined, 'no mesh, no listener, no discovery before joining');
+    const [port] = await freePorts(1);
+    await newcomer.instance.api.updateSettings({ mesh: { enabled: true, keyFile: join(work, 'office.key'), listen: `${LOOPBACK}:${port}`, discovery: false, peers: [`${LOOPBACK}:${meshPorts[0]}`] } });
+    await waitFor(() => livePeers(newcomer) === 1, 'the newcomer sees the peer it was given');
+    const mark = await upstream.mark();
+    await pullAndCheck(newcomer, 'staggered');
+    assert.equal(await upstream.count({ method: 'GET', pathIncludes: '/blobs/', since: mark }), 0, 'nothing over the WAN');
+    assert.equal(mesh(newcomer).bytesReceivedFromPeers, blobsOf('staggered').reduce((sum, blob) => sum + blob.size, 0));
+    await newcomer.instance.api.updateSettings({ mesh: { enabled: false } });
+    await waitFor(() => newcomer.instance.core.meshStatus() === undefined, 'leaving stops the mesh');
+  });
+
   test('a machine without the office key is refused, and a member is answered', async () => {
     const digest = blobsOf('staggered')[0]!.digest;
     const path = `/mesh/blobs/${digest}`;
