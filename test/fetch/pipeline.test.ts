@@ -19,7 +19,7 @@ import type { TransferStatus } from '../../src-main/api/types.js';
 import { startFaultUpstream, type FaultUpstream } from '../support/fault-upstream.js';
 import { get, testBytes } from '../support/http.js';
 import { startLayover, type LayoverUnderTest } from '../support/layover.js';
-import { makeTempDir, removeTempDir } from '../support/process.js';
+import { makeTempDir, removeTempDir, withTimeout } from '../support/process.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -216,6 +216,31 @@ describe('one blob pipeline', () => {
       }
     } finally {
       await Promise.all(clients.map((client) => client.close()));
+      await standalone.close();
+    }
+  });
+
+  test('a prefetch chunk the pacer holds back goes at once when a pull joins its transfer', async () => {
+    const blob = testBytes(MiB, 28);
+    const digest = upstream.addBlob(blob);
+    const held: number[] = [];
+    // Holds every prefetch chunk for good (a link busy with pulls, a tight cap): only the join can move them.
+    const pacer: Pacer = {
+      pace: (bytes, kind) => (kind === 'prefetch' ? new Promise<void>(() => void held.push(bytes)) : Promise.resolve()),
+      notePullTransfer: () => undefined,
+    };
+    const standalone = await standaloneFetcher(pacer);
+    try {
+      const request = { client: hub, repository: REPOSITORY, digest, size: blob.length };
+      const prefetch = await standalone.fetcher.open({ ...request, kind: 'prefetch' });
+      await until(() => held.length > 0, 'the first prefetch chunk held');
+      const pull = await standalone.fetcher.open({ ...request, kind: 'pull' });
+      assert.notEqual(await withTimeout(pull.complete(), 60_000), 'timeout', 'the joined transfer finished');
+      await prefetch.complete();
+      assert.deepEqual(await standalone.store.read(digest), blob);
+      assert.deepEqual(held.length, 1, 'only the chunk before the join was a prefetch chunk');
+      assert.equal(blobGets(digest).length, 1);
+    } finally {
       await standalone.close();
     }
   });

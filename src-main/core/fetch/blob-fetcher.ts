@@ -71,6 +71,16 @@ interface Transfer {
   registry: string;
   /** Sources that wrote bytes into the ingest: told if the digest check fails. */
   contributors: Set<BlobSource>;
+  /** Resolves when a client joins: a prefetch chunk waiting for its turn goes at once then. */
+  joined: Promise<void>;
+  join: () => void;
+}
+
+/** The fields every transfer starts with. */
+function newTransfer(fields: Omit<Transfer, 'contributors' | 'joined' | 'join' | 'done'>): Transfer {
+  let join = (): void => undefined;
+  const joined = new Promise<void>((resolve) => (join = resolve));
+  return { ...fields, contributors: new Set(), joined, join, done: Promise.resolve() };
 }
 
 /** A source that answered, and where it stands in the list of sources. */
@@ -187,6 +197,7 @@ export class BlobFetcher {
     if (transfer.kind === 'pull' || transfer.ingest.state !== 'writing') return;
     transfer.kind = 'pull';
     transfer.tracker.status.kind = 'pull';
+    transfer.join();
     this.pacer.notePullTransfer(transfer.registry, transfer.tracker.status.id, false);
   }
 
@@ -280,7 +291,7 @@ export class BlobFetcher {
       ...(ingest.expectedSize === undefined ? {} : { bytesTotal: ingest.expectedSize - offset }), clients: 0, kind: req.kind,
       ...(opened?.bytes.servedBy ? { servedBy: opened.bytes.servedBy } : {}),
     });
-    const transfer: Transfer = { ingest, tracker, kind: req.kind, resumable, offset, registry: req.client.name, contributors: new Set(), done: Promise.resolve() };
+    const transfer = newTransfer({ ingest, tracker, kind: req.kind, resumable, offset, registry: req.client.name });
     if (req.kind === 'pull') this.pacer.notePullTransfer(transfer.registry, tracker.status.id, false);
     transfer.done = this.pump(transfer, req, sources, opened, stop).finally(release);
     transfer.done.catch(() => undefined); // failures reach clients through the ingest
@@ -292,7 +303,7 @@ export class BlobFetcher {
     this.metadata.touch(req.digest, req.client.name, req.repository);
     const tracker = this.telemetry.startTransfer({ registry: req.client.name, repository: req.repository, digest: req.digest, bytesTotal: ingest.bytesWritten, clients: 0, kind: req.kind });
     this.telemetry.endTransfer(tracker, true, 0); // no upstream bytes: done counts nothing
-    return { ingest, tracker, done: Promise.resolve(), kind: req.kind, resumable: false, offset: ingest.bytesWritten, registry: req.client.name, contributors: new Set() };
+    return newTransfer({ ingest, tracker, kind: req.kind, resumable: false, offset: ingest.bytesWritten, registry: req.client.name });
   }
 
   private want(req: BlobRequest, offset: number, signal: AbortSignal): BlobWant {
@@ -397,11 +408,16 @@ export class BlobFetcher {
     }
   }
 
-  /** Tells the pacer whose bytes these are; what it throws stops the transfer, unless a client is waiting on it by now. */
+  /**
+   * Tells the pacer whose bytes these are; what it throws stops the transfer, unless a client is waiting on it
+   * by now. A prefetch chunk held back (for a pull, or a cap) goes at once when a client joins this transfer.
+   */
   private async paceChunk(transfer: Transfer, source: BlobSource, bytes: number): Promise<void> {
     const kind: PacedKind = source.kind === 'upstream' ? transfer.kind : 'peer';
+    const paced = this.pacer.pace(bytes, kind, transfer.registry);
+    paced.catch(() => undefined); // a wait the join cut short may still end in the job's stop: no longer ours
     try {
-      await this.pacer.pace(bytes, kind, transfer.registry);
+      await (kind === 'prefetch' ? Promise.race([paced, transfer.joined]) : paced);
     } catch (error) {
       if (transfer.kind !== 'pull') throw new Stopped(error);
     }
