@@ -1,6 +1,6 @@
 import type {
-  Activity, ConnectionTestResult, DemoRequest, DemoStatus, DockerConfigPreview, DockerStatus, EndpointSettings, GcReport, JobStatus,
-  LayoverEvent, PrefetchRequest, PrefetchRule, RepositoryPage, RuleStatus, RuntimeSnippet,
+  Activity, CachedRepositoryPage, ConnectionTestResult, DemoRequest, DemoStatus, DockerConfigPreview, DockerStatus, EndpointSettings, GcReport, JobStatus,
+  LayoverEvent, PrefetchRequest, PrefetchRule, RepositoryPage, RequestPage, RuleStatus, RuntimeSnippet,
   Settings, Status, TagState, BundleTask, ExportPlan, ExportRequest, ImportRequest, InventoryResult,
 } from './types.js';
 
@@ -19,6 +19,10 @@ export interface LayoverApi {
 
   listRepositories(args: { registry: string; query?: string; cursor?: string }): Promise<RepositoryPage>;
   listTags(args: { registry: string; repository: string }): Promise<TagState[]>;
+  /** What the cache itself holds: its repositories whose name contains `query`, a page of at most `limit` (default 50, at most MAX_PAGE_SIZE). */
+  listCachedRepositories(args: { registry?: string; query?: string; cursor?: string; limit?: number }): Promise<CachedRepositoryPage>;
+  /** Recent requests, newest first: those whose image, client or status contains `query`, of a kind, a page at a time. */
+  listRequests(args: { query?: string; kind?: 'all' | 'manifests' | 'errors'; cursor?: string; limit?: number }): Promise<RequestPage>;
 
   prefetch(args: PrefetchRequest): Promise<JobStatus>;
   listJobs(): Promise<JobStatus[]>;
@@ -67,7 +71,7 @@ export interface LayoverApi {
 export type LayoverMethod = Exclude<keyof LayoverApi, 'subscribe'>;
 
 export const LAYOVER_METHODS: readonly LayoverMethod[] = [
-  'getStatus', 'getActivity', 'listRepositories', 'listTags', 'prefetch', 'listJobs',
+  'getStatus', 'getActivity', 'listRepositories', 'listTags', 'listCachedRepositories', 'listRequests', 'prefetch', 'listJobs',
   'pauseJob', 'resumeJob', 'cancelJob', 'setPrefetchPaused', 'listRules', 'saveRule',
   'deleteRule', 'syncNow', 'gc', 'getSettings', 'updateSettings', 'testConnection',
   'getDockerStatus', 'previewDockerConfig', 'applyDockerConfig', 'pullThroughLayover',

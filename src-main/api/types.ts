@@ -218,6 +218,35 @@ export interface RepositoryPage {
   source: 'catalog' | 'dtr' | 'cache';
 }
 
+/** A repository the cache holds (the core's own index, not the upstream's catalog). */
+export interface CachedRepository {
+  registry: string;
+  name: string;
+  /** How many tags of it the cache holds. */
+  cachedTags: number;
+  /** Last time a client pulled from it. */
+  lastAccess: EpochMs;
+}
+
+/** One page of the cache's repositories, searched and paged by the core. */
+export interface CachedRepositoryPage {
+  repositories: CachedRepository[];
+  /** Opaque cursor for the next page, absent on the last page. */
+  next?: string;
+  /** Repositories the cache holds in all, matching or not. */
+  total: number;
+}
+
+/** One page of recent requests, newest first, searched and paged by the core. */
+export interface RequestPage {
+  requests: RequestRecord[];
+  /** Opaque cursor for the next (older) page, absent on the last page. */
+  next?: string;
+}
+
+/** Largest page the core answers for listCachedRepositories and listRequests. */
+export const MAX_PAGE_SIZE = 200;
+
 export type SyncState = 'in-sync' | 'stale' | 'missing' | 'syncing' | 'failed';
 
 export interface TagState {

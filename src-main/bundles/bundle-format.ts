@@ -30,6 +30,17 @@ export interface BundleTag {
   confirmedAt: number;
 }
 
+/** A manifest's OCI 1.1 referrers (signatures, SBOMs, attestations) as the exporting side cached them. */
+export interface BundleReferrers {
+  registry: string;
+  repository: string;
+  subject: string;
+  descriptors: Array<{ mediaType: string; digest: string; size: number; artifactType?: string; annotations?: Record<string, string> }>;
+  via: 'api' | 'tag-schema';
+  /** When the upstream last confirmed the list at the exporting side (epoch ms). */
+  checkedAt: number;
+}
+
 export interface BundleItem {
   digest: string;
   size: number;
@@ -48,6 +59,8 @@ export interface BundleContents {
   blobs: BundleItem[];
   /** Configs and layers the tags need that were left out: the receiving side holds them (--have). */
   skipped: BundleItem[];
+  /** The referrers of the bundle's manifests; their manifests and blobs are in the bundle. */
+  referrers?: BundleReferrers[];
 }
 
 export interface Inventory {

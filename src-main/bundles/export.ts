@@ -3,7 +3,7 @@ import type { BundleSelection, ExportPlan, ExportRequest, ExportResult, Platform
 import type { RegistryClient } from '../core/upstream/registry-client.js';
 import {
   BUNDLE_FILE, BundleError, IMAGE_NAME_ANNOTATION, INDEX_FILE, OCI_INDEX_MEDIA_TYPE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE, readHaveFile,
-  REF_NAME_ANNOTATION, type BundleContents, type BundleItem, type BundleTag,
+  REF_NAME_ANNOTATION, type BundleContents, type BundleItem, type BundleReferrers, type BundleTag,
 } from './bundle-format.js';
 import type { BundleCore, ManifestLoader, SelectionVocabulary, TaskProgress } from './bundle-core.js';
 import { createLayoutWriter, formatOf } from './layout-writer.js';
@@ -22,6 +22,7 @@ export interface ExportContent {
   manifests: Map<string, BundleItem>;
   blobs: Map<string, BundleItem & { client: RegistryClient; repository: string }>;
   skipped: BundleItem[];
+  referrers: BundleReferrers[];
 }
 
 const LATEST: TagSelector = { kind: 'exact', tags: ['latest'] };
@@ -38,7 +39,7 @@ export async function resolveExport(core: BundleCore, vocabulary: SelectionVocab
   if (request.selections.length === 0) throw new BundleError('nothing selected: name a repository, --rule NAME, or --all-rules');
   formatOf(request.out);
   const have = request.have ? await readHaveFile(request.have) : new Set<string>();
-  const content: ExportContent = { tags: [], manifests: new Map(), blobs: new Map(), skipped: [] };
+  const content: ExportContent = { tags: [], manifests: new Map(), blobs: new Map(), skipped: [], referrers: [] };
   const queue: WantedTag[] = [];
   for (const selection of request.selections) queue.push(...wantedTags(core, vocabulary, selection));
   if (queue.length === 0) throw new BundleError('the selection names no tag the cache holds: prefetch it first (layover prefetch REPO --tags …)');
@@ -182,19 +183,42 @@ async function addTag(core: BundleCore, vocabulary: SelectionVocabulary, content
   }
   const load: ManifestLoader = async (digest) => core.manifests.get({ client, repository, reference: digest });
   const image = await vocabulary.collectImage(load, record.digest, wanted.platforms, label);
+  addContent(core, content, image, wanted, label);
+  for (const subject of image.manifests) await addReferrers(core, vocabulary, content, wanted, subject, load);
+  content.tags.push({
+    registry: client.name, repository, tag, digest: record.digest,
+    mediaType: core.metadata.getManifest(record.digest)?.mediaType ?? record.mediaType, confirmedAt: record.checkedAt,
+  });
+  return image.manifests;
+}
+
+function addContent(core: BundleCore, content: ExportContent, image: { manifests: string[]; blobs: Array<{ digest: string; size: number; mediaType?: string }> }, wanted: WantedTag, label: string): void {
   for (const digest of image.manifests) {
     const manifest = core.metadata.getManifest(digest);
     if (!manifest) throw new BundleError(`manifest ${digest} of ${label} is not in the cache`);
     content.manifests.set(digest, { digest, size: manifest.size, mediaType: manifest.mediaType });
   }
   for (const blob of image.blobs) {
-    content.blobs.set(blob.digest, { digest: blob.digest, size: blob.size, ...(blob.mediaType ? { mediaType: blob.mediaType } : {}), client, repository });
+    content.blobs.set(blob.digest, { digest: blob.digest, size: blob.size, ...(blob.mediaType ? { mediaType: blob.mediaType } : {}), client: wanted.client, repository: wanted.repository });
   }
-  content.tags.push({
-    registry: client.name, repository, tag, digest: record.digest,
-    mediaType: core.metadata.getManifest(record.digest)?.mediaType ?? record.mediaType, confirmedAt: record.checkedAt,
-  });
-  return image.manifests;
+}
+
+/**
+ * A manifest's OCI referrers as the cache holds them (the list, and each
+ * referrer's manifest and blobs): the other side can then answer the
+ * referrers API and verify signatures with no link. A referrer the cache
+ * cannot produce is left out; the list still names it.
+ */
+async function addReferrers(core: BundleCore, vocabulary: SelectionVocabulary, content: ExportContent, wanted: WantedTag, subject: string, load: ManifestLoader): Promise<void> {
+  const registry = wanted.client.name;
+  const record = core.metadata.getReferrers(registry, wanted.repository, subject);
+  if (!record || content.referrers.some((r) => r.registry === registry && r.repository === wanted.repository && r.subject === subject)) return;
+  content.referrers.push({ registry, repository: wanted.repository, subject, descriptors: record.descriptors, via: record.via, checkedAt: record.checkedAt });
+  for (const descriptor of record.descriptors) {
+    const label = `referrer ${descriptor.digest} of ${registry}/${wanted.repository}@${subject}`;
+    const referrer = await vocabulary.collectImage(load, descriptor.digest, undefined, label).catch(() => undefined);
+    if (referrer && referrer.missingManifests.length === 0) addContent(core, content, referrer, wanted, label);
+  }
 }
 
 /** Signatures, attestations and SBOMs the cache holds for these manifests (cosign's tag scheme). */
@@ -215,6 +239,7 @@ function contentsFile(content: ExportContent): BundleContents {
     manifests: [...content.manifests.values()],
     blobs: [...content.blobs.values()].map(({ digest, size, mediaType }) => ({ digest, size, ...(mediaType ? { mediaType } : {}) })),
     skipped: content.skipped,
+    referrers: content.referrers,
   };
 }
 

@@ -39,6 +39,7 @@ export async function importBundle(core: BundleCore, request: ImportRequest, pro
     progress({ step: 'recording manifests and tags' });
     const complete = await recordManifests(core, received, result);
     recordTags(core, request, received, complete, result);
+    recordReferrers(core, received, complete, result);
     const pinDays = request.pinDays ?? DEFAULT_PIN_DAYS;
     if (pinDays > 0) {
       result.pinnedUntil = Date.now() + pinDays * DAY_MS;
@@ -230,6 +231,21 @@ function recordTags(core: BundleCore, request: ImportRequest, received: Received
     }
     core.metadata.setTag(tag.registry, tag.repository, tag.tag, { digest: tag.digest, mediaType: core.metadata.getManifest(tag.digest)?.mediaType ?? tag.mediaType, checkedAt: tag.confirmedAt });
     result.tags.push(label);
+  }
+}
+
+/** The referrers lists of the bundle's manifests, with the time they were confirmed; a list this side has newer is kept. */
+function recordReferrers(core: BundleCore, received: Received, complete: Set<string>, result: ImportResult): void {
+  for (const entry of received.contents?.referrers ?? []) {
+    const label = `referrers of ${entry.registry}/${entry.repository}@${entry.subject}`;
+    if (!core.router.find(entry.registry)) {
+      result.refused.push({ entry: label, reason: `registry ${entry.registry} is not configured in this Layover: add it in Settings → Registries, then import again` });
+      continue;
+    }
+    if (!complete.has(entry.subject)) continue; // its manifest was refused already, named
+    const current = core.metadata.getReferrers(entry.registry, entry.repository, entry.subject);
+    if (current && current.checkedAt >= entry.checkedAt) continue;
+    core.metadata.setReferrers(entry.registry, entry.repository, entry.subject, { descriptors: entry.descriptors, via: entry.via, checkedAt: entry.checkedAt });
   }
 }
 

@@ -1,7 +1,7 @@
-import { act, screen, within } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
-import { emptyState, NOW, renderApp } from '../test/render.js';
+import { emptyState, NOW, renderApp, sampleState } from '../test/render.js';
 
 describe('Activity', () => {
   it('lists recent pulls with image, cache result, size, duration and client', async () => {
@@ -72,6 +72,29 @@ describe('Activity', () => {
     await screen.findAllByTestId('request-row');
     await user.selectOptions(screen.getByLabelText('Show'), 'errors');
     expect(screen.getAllByTestId('request-row').map((r) => r.dataset.repository)).toEqual(['payments/worker']);
+  });
+
+  it('shows a busy day of requests a page at a time, searched by the core, and a live pull on the first page', async () => {
+    const user = userEvent.setup();
+    const state = sampleState(NOW);
+    state.activity.requests = Array.from({ length: 180 }, (_, i) => ({
+      id: `req-${i}`, at: NOW - i * 1000, method: 'GET', registry: 'docker.io', repository: `team/service-${String(i).padStart(4, '0')}`,
+      kind: 'blob', reference: '1.0', status: 200, cache: 'hit' as const, bytes: 1024, durationMs: 2, client: '10.0.0.9',
+    }));
+    const { fake } = renderApp({ page: 'activity', state });
+    expect(await screen.findAllByTestId('request-row')).toHaveLength(50);
+    await user.click(within(screen.getByTestId('requests-pager')).getByRole('button', { name: 'Next' }));
+    await waitFor(() => expect(screen.getAllByTestId('request-row')[0]!.dataset.repository).toBe('team/service-0050'));
+    await user.click(within(screen.getByTestId('requests-pager')).getByRole('button', { name: 'Previous' }));
+    await waitFor(() => expect(screen.getAllByTestId('request-row')[0]!.dataset.repository).toBe('team/service-0000'));
+
+    act(() => fake.emit({ type: 'request', request: { ...state.activity.requests[0]!, id: 'live', repository: 'team/live', at: NOW } }));
+    expect(screen.getAllByTestId('request-row')[0]!.dataset.repository).toBe('team/live');
+    expect(screen.getAllByTestId('request-row')).toHaveLength(50);
+
+    await user.type(screen.getByLabelText('Search'), 'service-0123');
+    await waitFor(() => expect(screen.getAllByTestId('request-row').map((r) => r.dataset.repository)).toEqual(['team/service-0123']));
+    expect(fake.calls.filter((c) => c.method === 'listRequests').at(-1)?.arg).toEqual({ kind: 'all', limit: 50, query: 'service-0123' });
   });
 
   it('shows why activity could not be loaded', async () => {

@@ -1,15 +1,18 @@
-import { useId, useState } from 'react';
-import type { Activity, ActivityEvent, RequestRecord } from '../../src-main/api/types.js';
+import { useEffect, useId, useState } from 'react';
+import type { Activity, ActivityEvent, RequestPage, RequestRecord } from '../../src-main/api/types.js';
 import { useApi } from '../app/api-context.js';
 import { useLayoverEvent } from '../app/live.js';
 import { CacheBadge } from '../components/badges.js';
 import { JobRow, sortJobs, upsertJob } from '../components/Jobs.js';
+import { Pager, useCursorPages } from '../components/Pager.js';
 import { Badge, Empty, ErrorMessage, Loading, PageHeader, RelativeTime, Section, type Tone } from '../components/ui.js';
 import { formatBytes, formatMs, shortDigest } from '../lib/format.js';
 import { useAsync } from '../lib/use-async.js';
 
-/** How many requests and events the page keeps while it receives live ones. */
+/** How many events the page keeps while it receives live ones. */
 const KEEP = 500;
+/** Requests on one page: the core searches and pages them. */
+export const REQUEST_PAGE_SIZE = 50;
 
 type Filter = 'all' | 'manifests' | 'errors';
 
@@ -21,15 +24,39 @@ export function imageOf(request: RequestRecord): string {
   return `${name}:${request.reference}`;
 }
 
+function useDebounced<T>(value: T, ms: number): T {
+  const [debounced, setDebounced] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setDebounced(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return debounced;
+}
+
+function matchesFilter(request: RequestRecord, filter: Filter): boolean {
+  return filter === 'manifests' ? request.kind === 'manifest' : filter === 'errors' ? request.status >= 400 || Boolean(request.error) : true;
+}
+
 export function ActivityPage() {
   const api = useApi();
   const activity = useAsync(() => api.getActivity(), [api]);
   const [filter, setFilter] = useState<Filter>('all');
+  const [query, setQuery] = useState('');
+  const search = useDebounced(query.trim(), 250);
   const filterId = useId();
+  const searchId = useId();
+  // Requests are searched and paged by the core: the page on screen is all the browser holds.
+  const pages = useCursorPages<RequestPage>(
+    (cursor) => api.listRequests({ kind: filter, limit: REQUEST_PAGE_SIZE, ...(search ? { query: search } : {}), ...(cursor ? { cursor } : {}) }),
+    [api, filter, search],
+  );
 
   useLayoverEvent((event) => {
     const update = (change: (a: Activity) => Activity): void => activity.setData((current) => (current ? change(current) : current));
-    if (event.type === 'request') update((a) => ({ ...a, requests: [event.request, ...a.requests.filter((r) => r.id !== event.request.id)].slice(0, KEEP) }));
+    // A new request shows at once on the first page of an unsearched list; the page keeps its size.
+    if (event.type === 'request' && pages.pageNumber === 1 && !search && matchesFilter(event.request, filter)) {
+      pages.setData((current) => current && { ...current, requests: [event.request, ...current.requests.filter((r) => r.id !== event.request.id)].slice(0, REQUEST_PAGE_SIZE) });
+    }
     if (event.type === 'activity') update((a) => ({ ...a, events: [event.event, ...a.events].slice(0, KEEP) }));
     if (event.type === 'job') update((a) => ({ ...a, jobs: upsertJob(a.jobs, event.job) }));
   });
@@ -38,7 +65,8 @@ export function ActivityPage() {
     if (activity.loading && !activity.data) return <Loading what="activity" />;
     if (activity.error && !activity.data) return <ErrorMessage error={activity.error} what="activity" onRetry={() => void activity.reload()} />;
     const data = activity.data!;
-    const requests = data.requests.filter((r) => (filter === 'manifests' ? r.kind === 'manifest' : filter === 'errors' ? r.status >= 400 || Boolean(r.error) : true));
+    const requests = pages.data?.requests ?? [];
+    const unfiltered = filter === 'all' && !search;
     return (
       <>
         <Section
@@ -47,6 +75,8 @@ export function ActivityPage() {
           description="Every request Docker and other clients sent to the mirror, newest first."
           actions={
             <div className="inline-field">
+              <label htmlFor={searchId}>Search</label>
+              <input id={searchId} type="search" value={query} placeholder="Image, client or status" onChange={(e) => setQuery(e.target.value)} data-testid="request-search" />
               <label htmlFor={filterId}>Show</label>
               <select id={filterId} value={filter} onChange={(e) => setFilter(e.target.value as Filter)}>
                 <option value="all">All requests</option>
@@ -56,9 +86,13 @@ export function ActivityPage() {
             </div>
           }
         >
-          {requests.length === 0 ? (
-            <Empty title={data.requests.length === 0 ? 'No pulls yet' : 'Nothing matches this filter'} testId="requests-empty">
-              {data.requests.length === 0 ? 'Run docker pull and it appears here as it happens.' : null}
+          {pages.error && !pages.data ? (
+            <ErrorMessage error={pages.error} what="recent pulls" onRetry={() => void pages.reload()} />
+          ) : !pages.data ? (
+            <Loading what="recent pulls" />
+          ) : requests.length === 0 ? (
+            <Empty title={unfiltered ? 'No pulls yet' : 'Nothing matches this filter'} testId="requests-empty">
+              {unfiltered ? 'Run docker pull and it appears here as it happens.' : null}
             </Empty>
           ) : (
             <div className="table-scroll">
@@ -69,6 +103,7 @@ export function ActivityPage() {
                     <th scope="col">Image</th>
                     <th scope="col">Kind</th>
                     <th scope="col">Cache</th>
+                    <th scope="col" title="The host a fetched blob came from: the endpoint, or the content cache it redirected to">Served by</th>
                     <th scope="col" className="num">Size</th>
                     <th scope="col" className="num">Took</th>
                     <th scope="col">Client</th>
@@ -90,7 +125,9 @@ export function ActivityPage() {
                       </td>
                       <td>
                         <CacheBadge cache={r.cache} />
+                        {r.staleReason ? <div className="cell-note muted small" data-testid="stale-reason">{r.staleReason}</div> : null}
                       </td>
+                      <td data-testid="served-by">{r.servedBy ? <code>{r.servedBy}</code> : <span className="muted">—</span>}</td>
                       <td className="num">{formatBytes(r.bytes)}</td>
                       <td className="num">{formatMs(r.durationMs)}</td>
                       <td>
@@ -102,6 +139,7 @@ export function ActivityPage() {
               </table>
             </div>
           )}
+          <Pager pages={pages} label="Recent pulls" testId="requests-pager" />
         </Section>
 
         <div className="two-columns">

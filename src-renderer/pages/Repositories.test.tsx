@@ -79,6 +79,30 @@ describe('Repositories', () => {
     expect((await screen.findByTestId('catalog-empty')).textContent).toContain('No repository matches “paymentszzz”');
   });
 
+  it('shows a catalog of 2,000 repositories a page at a time, and what is cached searched by the core', async () => {
+    const user = userEvent.setup();
+    const state = sampleState(NOW);
+    state.catalog['docker.io'] = Array.from({ length: 2000 }, (_, i) => ({ name: `team/service-${String(i).padStart(4, '0')}`, cached: i % 2 === 0, cachedTags: i % 2 === 0 ? 50 : 0 }));
+    const { fake } = renderApp({ page: 'repositories', state });
+    const firstPage = await screen.findAllByTestId('repository-row');
+    expect(firstPage).toHaveLength(50);
+    await user.click(within(screen.getByTestId('catalog-pager')).getByRole('button', { name: 'Next' }));
+    await waitFor(() => expect(screen.getAllByTestId('repository-row')[0]!.dataset.repository).toBe('team/service-0050'));
+    expect(screen.getAllByTestId('repository-row')).toHaveLength(50);
+    expect(screen.getByTestId('catalog-pager-number').textContent).toBe('Page 2');
+    await user.click(within(screen.getByTestId('catalog-pager')).getByRole('button', { name: 'Previous' }));
+    await waitFor(() => expect(screen.getAllByTestId('repository-row')[0]!.dataset.repository).toBe('team/service-0000'));
+
+    const cached = await screen.findAllByTestId('cached-row');
+    expect(cached.length).toBeLessThanOrEqual(50);
+    expect(screen.getByTestId('cached-total').textContent).toContain('cached in all');
+    await user.type(screen.getByLabelText('Search what is cached'), 'service-1234');
+    await waitFor(() => expect(screen.getAllByTestId('cached-row').map((r) => r.dataset.repository)).toEqual(['team/service-1234']));
+    expect(fake.calls.filter((c) => c.method === 'listCachedRepositories').at(-1)?.arg).toEqual({ registry: 'docker.io', limit: 50, query: 'service-1234' });
+    await user.click(screen.getByRole('button', { name: 'Show cached tags of team/service-1234' }));
+    expect(await screen.findByRole('heading', { name: 'team/service-1234' })).toBeTruthy();
+  });
+
   it('says when the catalog comes from the cache only, and when it cannot be listed at all', async () => {
     const state = sampleState(NOW);
     state.catalogSource = 'cache';

@@ -1,9 +1,11 @@
 import { useEffect, useId, useMemo, useState } from 'react';
-import type { JobStatus, PrefetchRule, RepositoryEntry, RuleStatus, TagState } from '../../src-main/api/types.js';
+import type { JobStatus, PrefetchRule, RuleStatus, TagState } from '../../src-main/api/types.js';
 import { useApi } from '../app/api-context.js';
 import { useLayoverEvent, useLive } from '../app/live.js';
 import { JobStateBadge, SyncBadge } from '../components/badges.js';
+import { CachedRepositories } from '../components/CachedRepositories.js';
 import { ACTIVE_JOB_STATES, JobRow, sortJobs, upsertJob } from '../components/Jobs.js';
+import { Pager, useCursorPages } from '../components/Pager.js';
 import { RuleEditor } from '../components/RuleEditor.js';
 import { AttachmentsBadge } from '../components/AttachmentsBadge.js';
 import { ActionError, Badge, Empty, ErrorMessage, Loading, PageHeader, RelativeTime, Section } from '../components/ui.js';
@@ -102,6 +104,9 @@ export function RepositoriesPage() {
             <Empty title="No registry configured">Add a registry in Settings first.</Empty>
           )}
         </Section>
+        <Section title="In this cache" testId="cached" description="What Layover holds of this registry, from its own index.">
+          {registry ? <CachedRepositories key={registry} registry={registry} selected={selected} onSelect={setSelected} version={tagsVersion} /> : null}
+        </Section>
         <Section title={selected ? selected : 'Tags'} testId="tags">
           {selected ? (
             <TagPanel
@@ -195,19 +200,16 @@ function Catalog({ registry, selected, onSelect, jobs, onJobStarted, version }: 
   const searchId = useId();
   const [query, setQuery] = useState('');
   const debounced = useDebounced(query, 250);
-  const [extra, setExtra] = useState<{ repositories: RepositoryEntry[]; next?: string }>();
-  const page = useAsync(() => api.listRepositories({ registry, ...(debounced.trim() ? { query: debounced.trim() } : {}) }), [api, registry, debounced, version]);
-  useEffect(() => setExtra(undefined), [page.data]);
-  const more = useAction(async (cursor: string) => {
-    const next = await api.listRepositories({ registry, cursor, ...(debounced.trim() ? { query: debounced.trim() } : {}) });
-    setExtra((current) => ({ repositories: [...(current?.repositories ?? []), ...next.repositories], ...(next.next ? { next: next.next } : {}) }));
-  });
+  // One page on screen at a time (Previous / Next), however long the registry's catalog.
+  const page = useCursorPages(
+    (cursor) => api.listRepositories({ registry, ...(cursor ? { cursor } : {}), ...(debounced.trim() ? { query: debounced.trim() } : {}) }),
+    [api, registry, debounced, version],
+  );
   const prefetch = useAction(async (repository: string) => onJobStarted(await api.prefetch({ registry, repository })));
   const latestJob = (repository: string): JobStatus | undefined =>
     sortJobs(jobs.filter((j) => j.registry === registry && j.repository === repository))[0];
 
-  const repositories = [...(page.data?.repositories ?? []), ...(extra?.repositories ?? [])];
-  const next = extra ? extra.next : page.data?.next;
+  const repositories = page.data?.repositories ?? [];
   return (
     <div className="catalog">
       <div className="field search-field">
@@ -254,12 +256,7 @@ function Catalog({ registry, selected, onSelect, jobs, onJobStarted, version }: 
           })}
         </ul>
       )}
-      {next ? (
-        <button type="button" className="button button-link" disabled={more.busy} onClick={() => void more.run(next)}>
-          {more.busy ? 'Loading…' : 'Load more'}
-        </button>
-      ) : null}
-      <ActionError error={more.error} />
+      <Pager pages={page} label="Catalog" testId="catalog-pager" />
     </div>
   );
 }

@@ -476,6 +476,25 @@ export function createFakeApi(initial: FakeState = emptyState()): FakeApi {
       return page;
     }),
     listTags: (args) => answer('listTags', args, () => state.tags[`${args.registry}/${args.repository}`] ?? []),
+    listCachedRepositories: (args) => answer('listCachedRepositories', args, () => {
+      const registries = args.registry ? [args.registry] : Object.keys(state.catalog);
+      const cached = registries.flatMap((registry) => (state.catalog[registry] ?? []).filter((r) => r.cached).map((r) => ({ registry, name: r.name, cachedTags: r.cachedTags, lastAccess: Date.now() - 3_600_000 })));
+      const query = args.query?.trim().toLowerCase() ?? '';
+      const matching = query ? cached.filter((r) => r.name.toLowerCase().includes(query)) : cached;
+      const start = args.cursor ? Number(args.cursor) : 0;
+      const limit = args.limit ?? 50;
+      const total = Object.values(state.catalog).flat().filter((r) => r.cached).length;
+      return { repositories: matching.slice(start, start + limit), total, ...(start + limit < matching.length ? { next: String(start + limit) } : {}) };
+    }),
+    listRequests: (args) => answer('listRequests', args, () => {
+      const query = args.query?.trim().toLowerCase() ?? '';
+      const matching = state.activity.requests.filter((r) =>
+        (args.kind === 'manifests' ? r.kind === 'manifest' : args.kind === 'errors' ? r.status >= 400 || Boolean(r.error) : true) &&
+        (!query || `${r.registry}/${r.repository ?? ''}:${r.reference ?? ''} ${r.client} ${r.status}`.toLowerCase().includes(query)));
+      const start = args.cursor ? Number(args.cursor) : 0;
+      const limit = args.limit ?? 50;
+      return { requests: matching.slice(start, start + limit), ...(start + limit < matching.length ? { next: String(start + limit) } : {}) };
+    }),
     prefetch: (args) => answer('prefetch', args, () => {
       const registry = args.registry ?? state.settings.defaultRegistry;
       return newJob({ registry, repository: args.repository, tags: tagsOf(args.tags, registry, args.repository) });

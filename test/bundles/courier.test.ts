@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { cp, readFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import { createWriteStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
 import { writeSampleLayout, type SampleLayoutResult } from '../../src-main/demo/sample-images.js';
@@ -22,6 +23,7 @@ import { makeTempDir, removeTempDir, runCommand, type RunResult } from '../suppo
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { pushSampleLayout, skopeoCopy } from '../support/skopeo.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
+import { ARTIFACT_TYPES, pushArtifact, pushFallbackIndex } from '../referrers/support.js';
 
 const KiB = 1024;
 const CLI_MAIN = join(import.meta.dirname, '..', '..', 'src-main', 'cli', 'main.ts');
@@ -61,6 +63,8 @@ describe('courier bundles: export from A, import into B with no upstream, pull f
   let b: LayoverUnderTest;
   let apiA: LayoverApi;
   let layout: SampleLayoutResult;
+  /** An SBOM attached to 1.0 (an OCI referrer, through the spec's tag-schema fallback): its manifest and blobs. */
+  let sbom: { manifest: string; manifestBytes: number; blobs: Array<{ digest: string; size: number }> };
   const started: LayoverUnderTest[] = [];
   let dockerd: TestDockerd | undefined;
 
@@ -72,6 +76,17 @@ describe('courier bundles: export from A, import into B with no upstream, pull f
     ]);
     upstream = await startRegistry({ name: 'courier-upstream' });
     await pushSampleLayout(layout, { registryHost: upstream.host, repository: 'library/app' });
+    const subject = layout.tags.find((t) => t.tag === '1.0')!;
+    const content = Buffer.from('{"spdxVersion":"SPDX-2.3","name":"courier"}');
+    const artifact = await pushArtifact(upstream.url, 'library/app', {
+      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size }, artifactType: ARTIFACT_TYPES.sbom, layerMediaType: ARTIFACT_TYPES.sbom, content,
+    });
+    await pushFallbackIndex(upstream.url, 'library/app', subject.digest, [artifact.descriptor]);
+    const empty = Buffer.from('{}');
+    sbom = {
+      manifest: artifact.descriptor.digest, manifestBytes: artifact.body.length,
+      blobs: [{ digest: `sha256:${createHash('sha256').update(empty).digest('hex')}`, size: empty.length }, { digest: artifact.layerDigest, size: content.length }],
+    };
     a = await startLayover({ upstream: upstream.url });
     started.push(a);
     // B's upstream is a loopback port nothing listens on: the office with no link.
@@ -89,7 +104,7 @@ describe('courier bundles: export from A, import into B with no upstream, pull f
   const adminOf = (instance: LayoverUnderTest) => ['--admin', instance.instance.adminUrl!];
   const tagOf = (tag: string) => layout.tags.find((t) => t.tag === tag)!;
 
-  test('A prefetches a rule and exports it with `layover export --rule`: a tar holding exactly the image', async () => {
+  test('A prefetches a rule and exports it with `layover export --rule`: a tar holding exactly the image and its SBOM', async () => {
     await apiA.saveRule({
       id: 'app', registry: 'docker.io', repository: 'library/app', tags: { kind: 'exact', tags: ['1.0'] },
       platforms: 'host', schedule: { kind: 'interval', hours: 24 }, enabled: true,
@@ -103,7 +118,7 @@ describe('courier bundles: export from A, import into B with no upstream, pull f
     const blobs = [image.manifests[0]!.config, ...image.manifests[0]!.layers];
     assert.deepEqual(
       { blobs: exported.blobs, manifests: exported.manifests, skippedBlobs: exported.skippedBlobs, bytes: exported.bytes },
-      { blobs: blobs.length, manifests: 1, skippedBlobs: 0, bytes: image.totalBytes },
+      { blobs: blobs.length + sbom.blobs.length, manifests: 2, skippedBlobs: 0, bytes: image.totalBytes + sbom.manifestBytes + sbom.blobs[0]!.size + sbom.blobs[1]!.size },
     );
     assert.ok((await stat(join(work, 'app-1.0.tar'))).size > image.totalBytes);
     assert.deepEqual((await readdir(work)).filter((name) => name.includes('partial')), [], 'no staging file left beside the bundle');
@@ -116,8 +131,12 @@ describe('courier bundles: export from A, import into B with no upstream, pull f
     const image = tagOf('1.0');
     assert.deepEqual(imported.refused, []);
     assert.deepEqual(imported.alreadyPresent, []);
-    assert.deepEqual(new Set(imported.added), new Set(image.blobs.map((blob) => blob.digest)));
+    assert.deepEqual(new Set(imported.added), new Set([...image.blobs.map((blob) => blob.digest), sbom.manifest, ...sbom.blobs.map((blob) => blob.digest)]));
     assert.deepEqual(imported.tags, ['docker.io/library/app:1.0']);
+    const referrersAtA = a.instance.core.metadata.getReferrers('docker.io', 'library/app', image.digest);
+    assert.deepEqual(referrersAtA?.descriptors.map((d) => d.digest), [sbom.manifest]);
+    assert.deepEqual(b.instance.core.metadata.getReferrers('docker.io', 'library/app', image.digest), referrersAtA, 'the SBOM list, with A\'s confirmation time');
+    assert.equal(b.instance.core.metadata.getManifest(sbom.manifest)?.mediaType, 'application/vnd.oci.image.manifest.v1+json');
     const confirmedAtA = a.instance.core.metadata.getTag('docker.io', 'library/app', '1.0')!.checkedAt;
     assert.deepEqual(b.instance.core.metadata.getTag('docker.io', 'library/app', '1.0'), { digest: image.digest, mediaType: image.mediaType, checkedAt: confirmedAtA });
     for (const blob of image.blobs) assert.ok(b.instance.core.pins.isPinned(blob.digest), `${blob.digest} is pinned`);
@@ -129,7 +148,7 @@ describe('courier bundles: export from A, import into B with no upstream, pull f
     assert.equal(result.code, 0, result.stderr);
     const imported = lastJson<ImportJson>(result);
     assert.deepEqual(imported.added, []);
-    assert.equal(imported.alreadyPresent.length, tagOf('1.0').blobs.length);
+    assert.equal(imported.alreadyPresent.length, tagOf('1.0').blobs.length + 1 + sbom.blobs.length);
   });
 
   test('a real dockerd pointed at B pulls the image, and skopeo copies it, with no upstream at all', async () => {
@@ -190,7 +209,7 @@ describe('courier bundles: export from A, import into B with no upstream, pull f
     assert.equal(result.code, 0, result.stderr);
     await d.instance.api.updateSettings({ quotaBytes: 1 });
     const unpinnedReport = await d.instance.api.gc();
-    assert.equal(unpinnedReport.freedBlobs, tagOf('1.0').blobs.length, unpinnedReport.summary);
+    assert.equal(unpinnedReport.freedBlobs, tagOf('1.0').blobs.length + 1 + sbom.blobs.length, unpinnedReport.summary);
   });
 
   describe('bad input: refused and named, nothing partial visible', () => {

@@ -136,6 +136,41 @@ describe('signatures prefetched, then verified with the upstream stopped', () =>
   });
 });
 
+describe('a rule with referrers: false leaves attachments upstream', () => {
+  let work: string;
+  let upstream: TestRegistry;
+  let layover: PrefetchLayover;
+
+  before(async () => {
+    work = await makeTempDir('referrers-off');
+    upstream = await startRegistry({ name: 'referrers-off-upstream' });
+    layover = await startPrefetchLayover({ upstream: upstream.url });
+  });
+  after(async () => {
+    await layover?.stop();
+    await upstream?.destroy();
+    if (work) await removeTempDir(work);
+  });
+
+  test('the job counts no attachments, asks no referrers, and fetches no artifact blob', async () => {
+    const content = await fillSignedUpstream(upstream, REPOSITORY, work, upstream.host);
+    const mark = await upstream.mark();
+    await layover.api.saveRule({
+      id: 'no-referrers', registry: 'docker.io', repository: REPOSITORY, tags: { kind: 'exact', tags: ['signed'] },
+      platforms: 'all', schedule: { kind: 'now' }, enabled: true, referrers: false,
+    });
+    const [job] = await layover.api.syncNow({ ruleId: 'no-referrers' });
+    const finished = await waitForJob(layover.api, job!.id);
+    assert.equal(finished.state, 'done', finished.error);
+    assert.equal(finished.attachments, 0);
+    assert.equal(await upstream.count({ since: mark, pathIncludes: '/referrers/' }), 0);
+    assert.equal(await upstream.count({ since: mark, pathIncludes: content.subject.digest.replace(':', '-') }), 0, 'no fallback index or cosign tag asked');
+    for (const artifact of Object.values(content.artifacts)) {
+      assert.equal(await upstream.count({ since: mark, pathIncludes: artifact.layerDigest }), 0);
+    }
+  });
+});
+
 describe('a tampered signature does not verify', () => {
   let work: string;
   let upstream: TestRegistry;

@@ -3,13 +3,13 @@
  * which has no referrers API): OCI artifacts with `subject` and `artifactType`
  * pushed with plain HTTP PUTs, as oras or cosign would, and the tag-schema
  * index (`sha256-<hex>`) that the spec's fallback keeps next to the subject.
- * Also a sigstore key pair in the format skopeo 1.9 reads (it has no
- * generate-sigstore-key): cosign's encrypted PEM, scrypt + NaCl secretbox.
+ * Signatures are made here as cosign makes them: Debian's skopeo 1.9 and
+ * podman are built with sigstore patched out ("Debian-local change: sigstore
+ * disabled"), so they can neither sign nor run a sigstoreSigned policy.
  */
-import { createHash, generateKeyPairSync, randomBytes, scryptSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import nacl from 'tweetnacl';
 import { writeSampleLayout } from '../../src-main/demo/sample-images.js';
 import { pushSampleLayout } from '../support/skopeo.js';
 
@@ -88,62 +88,18 @@ export async function pushFallbackIndex(registryUrl: string, repository: string,
   return pushManifest(registryUrl, repository, subject.replace(':', '-'), body, OCI_INDEX);
 }
 
-export interface SigstoreKeyPair {
+export interface SigningKeyPair {
   privateKey: KeyObject;
-  privateKeyFile: string;
+  /** cosign.pub: the PEM public key a verifier (and Layover's requireSignature) is given. */
   publicKeyFile: string;
-  passphraseFile: string;
 }
 
-/**
- * An ECDSA P-256 key pair as cosign writes it (and skopeo 1.9's
- * --sign-by-sigstore-private-key reads it): the PKCS#8 key sealed with NaCl
- * secretbox under a key from scrypt(N=32768, r=8, p=1) of the passphrase, as
- * JSON in an "ENCRYPTED SIGSTORE PRIVATE KEY" PEM block.
- */
-export async function writeSigstoreKeyPair(dir: string, name = 'cosign'): Promise<SigstoreKeyPair> {
+/** An ECDSA P-256 key pair, as `cosign generate-key-pair` makes (cosign signs with it; skopeo 1.9 here cannot: see below). */
+export async function writeSigningKeyPair(dir: string, name = 'cosign'): Promise<SigningKeyPair> {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const passphrase = randomBytes(12).toString('hex');
-  const salt = randomBytes(32);
-  const nonce = randomBytes(24);
-  const key = scryptSync(passphrase, salt, 32, { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
-  const sealed = nacl.secretbox(new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs8' })), new Uint8Array(nonce), new Uint8Array(key));
-  const envelope = {
-    kdf: { name: 'scrypt', params: { N: 32768, r: 8, p: 1 }, salt: salt.toString('base64') },
-    cipher: { name: 'nacl/secretbox', nonce: nonce.toString('base64') },
-    ciphertext: Buffer.from(sealed).toString('base64'),
-  };
-  const pem = `-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n${Buffer.from(JSON.stringify(envelope)).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n`;
-  const files = { privateKeyFile: join(dir, `${name}.key`), publicKeyFile: join(dir, `${name}.pub`), passphraseFile: join(dir, `${name}.pass`) };
-  await writeFile(files.privateKeyFile, pem.replace(/\n\n/g, '\n'), { mode: 0o600 });
-  await writeFile(files.publicKeyFile, publicKey.export({ format: 'pem', type: 'spki' }));
-  await writeFile(files.passphraseFile, passphrase, { mode: 0o600 });
-  return { ...files, privateKey };
-}
-
-/** registries.d: read and write sigstore signatures as cosign's attachments (the `sha256-<hex>.sig` tag) for these hosts. */
-export async function writeRegistriesD(dir: string, hosts: string[]): Promise<string> {
-  const docker = Object.fromEntries(hosts.map((host) => [host, { 'use-sigstore-attachments': true }]));
-  await writeFile(join(dir, 'sigstore.yaml'), JSON.stringify({ docker }, null, 2));
-  return dir;
-}
-
-/** A policy.json that admits only images of `scope` signed with the key, whose signature names `signedPrefix` (remapped to `prefix`). */
-export async function writeSignedPolicy(file: string, options: { scope: string; publicKeyFile: string; prefix: string; signedPrefix: string }): Promise<string> {
-  const policy = {
-    default: [{ type: 'reject' }],
-    transports: {
-      docker: {
-        [options.scope]: [{
-          type: 'sigstoreSigned', keyPath: options.publicKeyFile,
-          signedIdentity: { type: 'remapIdentity', prefix: options.prefix, signedPrefix: options.signedPrefix },
-        }],
-      },
-      dir: { '': [{ type: 'insecureAcceptAnything' }] },
-    },
-  };
-  await writeFile(file, JSON.stringify(policy, null, 2));
-  return file;
+  const publicKeyFile = join(dir, `${name}.pub`);
+  await writeFile(publicKeyFile, publicKey.export({ format: 'pem', type: 'spki' }));
+  return { privateKey, publicKeyFile };
 }
 
 /**
@@ -190,7 +146,7 @@ export interface SignedUpstream {
   artifacts: Record<keyof typeof ARTIFACT_TYPES, { descriptor: Descriptor; body: Buffer; layerDigest: string; layerBytes: Buffer }>;
   /** cosign's `sha256-<hex>.sig` tag next to the signed image. */
   cosignSignature: { manifestDigest: string; payloadDigest: string };
-  keys: SigstoreKeyPair;
+  keys: SigningKeyPair;
 }
 
 /**
@@ -210,7 +166,7 @@ export async function fillSignedUpstream(registry: { url: string; host: string }
     return { mediaType: sample.mediaType, digest: pushed.get(tag)!, size: sample.size };
   };
   const subject = descriptorOf('signed');
-  const keys = await writeSigstoreKeyPair(work);
+  const keys = await writeSigningKeyPair(work);
   const cosignSignature = await pushCosignSignature(registry.url, repository, { subject: subject.digest, identity: `${identityHost}/${repository}:signed`, privateKey: keys.privateKey, ...(options.tamper ? { tamper: true } : {}) });
   const contents = {
     signature: { layerMediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', content: Buffer.from(`{"critical":{"image":{"docker-manifest-digest":"${subject.digest}"}}}`) },

@@ -9,8 +9,15 @@ export const MediaType = {
 export const MANIFEST_MEDIA_TYPES: readonly string[] = Object.values(MediaType);
 export const INDEX_MEDIA_TYPES: readonly string[] = [MediaType.dockerManifestList, MediaType.ociIndex];
 
+/**
+ * The OCI 1.1 release candidates' artifact manifest: withdrawn from the spec,
+ * but some registries still hold signatures and SBOMs in it. Asked for, so
+ * they pass through like any artifact (byte-exact, never converted).
+ */
+export const OCI_ARTIFACT_MANIFEST = 'application/vnd.oci.artifact.manifest.v1+json';
+
 /** Sent upstream on every manifest request, so the cache holds what any client could accept. */
-export const UPSTREAM_MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(', ');
+export const UPSTREAM_MANIFEST_ACCEPT = [...MANIFEST_MEDIA_TYPES, OCI_ARTIFACT_MANIFEST].join(', ');
 
 /** Registries refuse manifests larger than this (distribution's limit), and so does the mirror. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;

@@ -29,6 +29,8 @@ export interface LoadOptions {
 }
 
 const INDEX_DIR = 'index';
+/** Repository names one dashboard search reads at most per call (a page of matches, or a cursor to go on). */
+const SEARCH_SCAN_LIMIT = 20_000;
 /** Sorts after every hex digit: `${folder}~` ends the key range of a prefix folder. */
 const FOLDER_RANGE_END = '~';
 /** Tags, manifests and blob records are written soon after they change: a kill -9 loses at most this much of them. */
@@ -92,6 +94,39 @@ export class MetadataIndex implements BlobIndex {
     const keys = new Set(this.db ? this.db.repositories.getKeys() : []);
     for (const batch of this.batches()) for (const key of batch.repositories.keys()) keys.add(key);
     return [...keys].sort().map(splitRepositoryKey);
+  }
+
+  /**
+   * One page of the repositories the cache holds, in name order, for the
+   * dashboard: those of `registry` (all when absent) whose name contains
+   * `query` (any case), after the cursor of the previous page, as last
+   * committed (a new repository shows within 100 ms). A call reads
+   * at most SEARCH_SCAN_LIMIT names, however large the cache: a search that
+   * has not filled its page by then returns what it found and a cursor to go on.
+   */
+  repositoryPage(args: { registry?: string; query?: string; after?: string; limit: number }): { repositories: Array<RepositoryName & { cachedTags: number; lastAccess: number }>; next?: string } {
+    if (!this.db) return { repositories: [] };
+    const query = args.query?.trim().toLowerCase() ?? '';
+    const prefix = args.registry === undefined ? '' : `${args.registry}\0`;
+    const start = args.after ?? prefix;
+    const end = args.registry === undefined ? undefined : `${args.registry}\u0001`;
+    const found: string[] = [];
+    let scanned = 0;
+    let last: string | undefined;
+    for (const key of this.db.repositories.getKeys({ start, ...(end ? { end } : {}) })) {
+      if (key === args.after) continue;
+      if (found.length === args.limit || scanned === SEARCH_SCAN_LIMIT) return { repositories: found.map((k) => this.pageEntry(k)), next: last ?? key };
+      scanned += 1;
+      last = key;
+      if (!query || splitRepositoryKey(key).repository.toLowerCase().includes(query)) found.push(key);
+    }
+    return { repositories: found.map((k) => this.pageEntry(k)) };
+  }
+
+  private pageEntry(key: string): RepositoryName & { cachedTags: number; lastAccess: number } {
+    const { registry, repository } = splitRepositoryKey(key);
+    const cachedTags = this.db ? this.db.tags.getCount(tagRange(registry, repository)) : 0;
+    return { registry, repository, cachedTags, lastAccess: this.db?.repositories.get(key)?.lastAccess ?? 0 };
   }
 
   repositoryCount(): number {
