@@ -216,3 +216,43 @@ describe('referrers revalidated like a tag, and served stale when the upstream i
     }
   });
 });
+
+describe('an upstream with the referrers API: a second Layover chained to the first', () => {
+  let work: string;
+  let registry: TestRegistry;
+  let content: SignedUpstream;
+  let regional: LayoverUnderTest;
+  let office: LayoverUnderTest;
+
+  before(async () => {
+    work = await makeTempDir('referrers-api');
+    registry = await startRegistry({ name: 'referrers-api-origin' });
+    content = await fillSignedUpstream(registry, REPOSITORY, work, registry.host);
+    // The regional Layover speaks the referrers API; the office Layover uses it as its upstream.
+    regional = await startLayover({ upstream: registry.url });
+    office = await startLayover({ upstream: regional.url });
+  });
+  after(async () => {
+    await office?.stop();
+    await regional?.stop();
+    await registry?.destroy();
+    if (work) await removeTempDir(work);
+  });
+
+  test('the upstream\'s referrers API is asked (no fallback tag), its answer cached and filtered here', async () => {
+    const subject = content.subject.digest;
+    const requestsOfRegional = () => regional.instance.core.telemetry.recentRequests().filter((request) => request.repository === REPOSITORY);
+    const before = requestsOfRegional().length;
+    const answer = await referrers(office, subject);
+    assert.equal(answer.status, 200);
+    assert.equal(answer.index.manifests.length, 3);
+    // The regional Layover logs a request when its response closes: wait for that record, not for time.
+    for (let polls = 0; requestsOfRegional().length === before && polls < 200; polls++) await new Promise((resolve) => setImmediate(resolve));
+    const asked = requestsOfRegional().slice(before);
+    assert.deepEqual(asked.map((request) => request.kind), ['referrers'], 'one referrers API call, no fallback tag');
+    assert.equal(office.instance.core.referrers.cached('docker.io', REPOSITORY, subject)?.via, 'api');
+    const filtered = await referrers(office, subject, `?artifactType=${encodeURIComponent(ARTIFACT_TYPES.signature)}`);
+    assert.deepEqual(filtered.index.manifests.map((entry) => entry.digest), [content.artifacts.signature.descriptor.digest]);
+    assert.equal(filtered.headers['x-layover-cache'], 'hit', 'filtered from the cached list');
+  });
+});
