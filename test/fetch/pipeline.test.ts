@@ -265,4 +265,26 @@ describe('one blob pipeline', () => {
       await standalone.close();
     }
   });
+
+  test('kept bytes the upstream will not continue (HTTP 416) are thrown away, and the next try starts over', async () => {
+    const blob = testBytes(MiB, 29);
+    const digest = upstream.addBlob(blob);
+    const pacer = new RecordingPacer();
+    pacer.stopAfterBytes = 128 * KiB;
+    const standalone = await standaloneFetcher(pacer);
+    try {
+      const request = { client: hub, repository: REPOSITORY, digest, kind: 'prefetch' as const, size: blob.length, resumable: true };
+      await assert.rejects((await standalone.fetcher.open(request)).complete(), /stopped by the pacer/);
+      const kept = await standalone.fetcher.partials.size(digest);
+      assert.ok(kept > 0);
+      upstream.setFault(digest, { kind: 'status', status: 416 }, 1);
+      await assert.rejects(standalone.fetcher.open(request), /resume .* with HTTP 416; starting it over/);
+      assert.equal(await standalone.fetcher.partials.size(digest), 0, 'the kept bytes are gone');
+      await (await standalone.fetcher.open(request)).complete();
+      assert.deepEqual(await standalone.store.read(digest), blob);
+      assert.deepEqual(blobGets(digest).map((r) => r.range), [undefined, `bytes=${kept}-`, undefined]);
+    } finally {
+      await standalone.close();
+    }
+  });
 });

@@ -7,7 +7,7 @@ import type { MetadataIndex } from '../store/metadata.js';
 import type { Telemetry, TransferTracker } from '../telemetry/telemetry.js';
 import type { PacedKind, Pacer } from '../upstream/bandwidth.js';
 import type { RegistryClient } from '../upstream/registry-client.js';
-import { RepositoryClient } from '../upstream/repository-client.js';
+import { RepositoryClient, ResumeRefusedError } from '../upstream/repository-client.js';
 import { errorForUpstreamFailure } from '../upstream/upstream-errors.js';
 import type { BlobBytes, BlobSource, BlobSourceProvider, BlobWant } from './blob-source.js';
 import { PartialBlobs } from './partial-blobs.js';
@@ -378,9 +378,13 @@ export class BlobFetcher {
     }
   }
 
-  /** A resumable transfer keeps the bytes it has (unless they proved wrong); any other is removed, and every follower errors. */
+  /**
+   * A resumable transfer keeps the bytes it has, unless they proved wrong or the upstream will not continue
+   * them (then the next try starts over); any other ingest is removed. Every follower errors.
+   */
   private async stopIngest(ingest: Ingest, error: Error, resumable: boolean): Promise<void> {
-    if (resumable && ingest.bytesWritten > 0 && !(error instanceof DigestMismatchError)) await ingest.suspend(error);
+    const keep = resumable && ingest.bytesWritten > 0 && !(error instanceof DigestMismatchError) && !(error instanceof ResumeRefusedError);
+    if (keep) await ingest.suspend(error);
     else await ingest.fail(error);
   }
 

@@ -52,7 +52,7 @@ export class RepositoryClient {
     }
     await response.body.dump();
     if (response.status === 206 || response.status === 416) {
-      throw new OciError(503, 'UNAVAILABLE', `upstream answered the resume of ${what} at byte ${offset} with ${response.status === 416 ? 'HTTP 416' : `a range from byte ${range?.[1] ?? '?'}`}; starting it over`);
+      throw new ResumeRefusedError(`upstream answered the resume of ${what} at byte ${offset} with ${response.status === 416 ? 'HTTP 416' : `a range from byte ${range?.[1] ?? '?'}`}; starting it over`);
     }
     throw errorForUpstreamStatus(response, 'blob', what);
   }
@@ -161,6 +161,14 @@ export function nextPageQuery(link: string | undefined): Record<string, string> 
   if (!match) return undefined;
   const url = new URL(match[1]!, 'http://upstream.invalid');
   return Object.fromEntries(url.searchParams.entries());
+}
+
+/** The upstream would not continue a blob from the bytes kept (416, or another range): they are thrown away and the next try starts over. */
+export class ResumeRefusedError extends OciError {
+  constructor(message: string) {
+    super(503, 'UNAVAILABLE', message);
+    this.name = 'ResumeRefusedError';
+  }
 }
 
 export interface UpstreamBlob {
