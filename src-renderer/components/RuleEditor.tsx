@@ -174,6 +174,10 @@ export function RuleEditor({ rule, registries, defaultRegistry, repository, onSa
           <input id={`${id}-enabled`} type="checkbox" checked={form.enabled} onChange={(e) => set('enabled', e.target.checked)} />
           <label htmlFor={`${id}-enabled`}>Enabled</label>
         </div>
+        <div className="field field-check">
+          <input id={`${id}-referrers`} type="checkbox" checked={form.referrers} onChange={(e) => set('referrers', e.target.checked)} />
+          <label htmlFor={`${id}-referrers`}>Signatures, attestations and SBOMs too</label>
+        </div>
       </div>
       {fieldError('bandwidthLimit')}
 

@@ -24,6 +24,8 @@ export interface RuleForm {
   /** Bytes per second; undefined: the registry's budget. */
   bandwidthLimit: number | undefined;
   enabled: boolean;
+  /** Take each tag's signatures, attestations and SBOMs along (PrefetchRule.referrers, on unless unticked). */
+  referrers: boolean;
 }
 
 export type RuleFormErrors = Partial<Record<keyof RuleForm, string>>;
@@ -53,6 +55,7 @@ export function newRuleForm(registry: string, repository = '', id = newRuleId())
     windowEnd: '07:00',
     bandwidthLimit: undefined,
     enabled: true,
+    referrers: true,
   };
 }
 
@@ -79,6 +82,7 @@ export function formFromRule(rule: PrefetchRule): RuleForm {
   }
   form.bandwidthLimit = rule.bandwidthLimit;
   form.enabled = rule.enabled;
+  form.referrers = rule.referrers !== false;
   return form;
 }
 
@@ -171,6 +175,7 @@ export function ruleFromForm(form: RuleForm): { rule: PrefetchRule; errors?: und
     enabled: form.enabled,
   };
   if (form.bandwidthLimit !== undefined) rule.bandwidthLimit = form.bandwidthLimit;
+  if (!form.referrers) rule.referrers = false;
   return { rule };
 }
 
