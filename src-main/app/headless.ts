@@ -11,7 +11,7 @@ import { AdminAccess, secret } from '../control/admin-access.js';
 import { createBundleFeature } from './bundle-wiring.js';
 import { createApiService, saveSettings, type FeatureApis } from './api-service.js';
 import { createRuntimesApi } from '../runtimes/index.js';
-import { createDemoApi } from '../demo/demo-service.js';
+import { createDemoService } from './demo-wiring.js';
 import { removeAdminToken, writeAdminToken } from './admin-credentials.js';
 import { startMeshFeature, type MeshFeature } from './mesh-wiring.js';
 import { LayoverCore, type LayoverOptions } from './layover.js';
@@ -82,7 +82,7 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
       defaultRegistry: () => core.settings.defaultRegistry,
       probeArrived: (nonce) => core.telemetry.probes.arrival(nonce) !== undefined,
     }),
-    ...createDemoApi(core),
+    ...createDemoService(core),
     ...createBundleFeature(core),
     ...options.extensions?.(core),
   };

@@ -1,16 +1,14 @@
 import type { Command } from 'commander';
+import { pino } from 'pino';
 import { LayoverApiError } from '../api/http-client.js';
 import type { LayoverApi } from '../api/layover-api.js';
-import type { DemoRequest, DemoResult } from '../api/types.js';
+import type { DemoRequest, DemoResult, DemoStatus } from '../api/types.js';
+import { formatBytes, parseBytes } from '../api/format.js';
 import { findRunningInstance } from '../app/instance.js';
-import type { DemoClientChoice } from '../demo/demo-clients.js';
-import { DEFAULT_DEMO_SIZE, parseDemoSize } from '../demo/demo-images.js';
-import { resolveDemoLink, runDemoScenario } from '../demo/demo-scenario.js';
-import { createDemoDisplay, formatDemoResult, type DemoDisplay } from '../demo/demo-terminal.js';
-import { LINK_PROFILES } from '../demo/link-shaper.js';
-import { formatBytes } from '../api/format.js';
+import { createDemoService, demoLinkIds, type DemoClientChoice } from '../app/demo-wiring.js';
 import { CliError } from './errors.js';
 import { connectAdmin, dashboardLoginUrl, openInBrowser } from './admin-connection.js';
+import { createDemoDisplay, formatDemoResult, type DemoDisplay } from './demo-display.js';
 
 /**
  * The demo's command line (a contract, see issue 8):
@@ -19,7 +17,8 @@ import { connectAdmin, dashboardLoginUrl, openInBrowser } from './admin-connecti
  * By default the demo is shown where it shows best: when a Layover runs on
  * this machine, it runs there, its dashboard opens on the Demo page (three
  * pulls side by side), and this terminal follows along. With no running
- * Layover (a fresh laptop, a shell over SSH) it runs here, with live bars.
+ * Layover (a fresh laptop, a shell over SSH) it runs here, with live bars:
+ * the app's own demo service in this process, asked and followed the same way.
  * `--no-ui` always runs it here with plain lines and opens nothing.
  * `--json` prints the measurements as one JSON object, the last line on
  * stdout (the progress then goes to stderr).
@@ -29,7 +28,7 @@ export function registerDemoCommand(program: Command): void {
     .command('demo')
     .description('show what an office cache does, on this machine: a simulated slow link and origin, pulled straight over the link, then through Layover cold and warm')
     .option('--size <size>', 'size of the pulled image, e.g. 40MiB (the default), 200MB, 1GiB; its layers scale with it')
-    .option('--link <profile|rate,latency>', `the office link: ${LINK_PROFILES.map((p) => p.id).join(', ')} (default ${LINK_PROFILES[0]!.id}), or a rate and a latency such as 20mbit,180ms`)
+    .option('--link <profile|rate,latency>', `the office link: ${demoLinkIds().join(', ')} (default ${demoLinkIds()[0]}), or a rate and a latency such as 20mbit,180ms`)
     .option('--client <auto|docker|layover>', "who pulls: Docker when it answers (auto, the default), docker, or Layover's own verifying client", 'auto')
     .option('--no-ui', 'run it here in the terminal with plain lines; do not use a running Layover or open its dashboard')
     .option('--json', 'print the measurements as one JSON object, last on stdout')
@@ -45,6 +44,8 @@ interface DemoFlags {
 }
 
 const POLL_INTERVAL_MS = 500;
+/** A run in this process is followed more often: its bars move four times a second. */
+const LOCAL_POLL_INTERVAL_MS = 250;
 
 async function demoCommand(flags: DemoFlags): Promise<void> {
   const request = demoRequest(flags);
@@ -57,14 +58,11 @@ async function demoCommand(flags: DemoFlags): Promise<void> {
   if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
+/** The size as bytes; the link goes as typed: the demo service checks both before it starts anything. */
 export function demoRequest(flags: Pick<DemoFlags, 'size' | 'link'>): DemoRequest {
-  try {
-    const sizeBytes = flags.size === undefined ? undefined : parseDemoSize(flags.size);
-    resolveDemoLink(flags.link);
-    return { ...(sizeBytes === undefined ? {} : { sizeBytes }), ...(flags.link === undefined ? {} : { link: flags.link }) };
-  } catch (error) {
-    throw new CliError((error as Error).message);
-  }
+  const sizeBytes = flags.size === undefined ? undefined : parseBytes(flags.size);
+  if (flags.size !== undefined && sizeBytes === undefined) throw new CliError(`cannot read the size "${flags.size}": give bytes with a unit, e.g. 40MiB, 200MB or 1GiB`);
+  return { ...(sizeBytes === undefined ? {} : { sizeBytes }), ...(flags.link === undefined ? {} : { link: flags.link }) };
 }
 
 function clientChoice(value: string): DemoClientChoice {
@@ -74,22 +72,19 @@ function clientChoice(value: string): DemoClientChoice {
 
 // ---------------------------------------------------------------- here, in this process
 
+/** Runs the demo in this process: the app's demo service, asked and followed like a running Layover's. */
 async function runHere(request: DemoRequest, client: DemoClientChoice, out: NodeJS.WritableStream, live: boolean): Promise<DemoResult> {
-  const display = createDemoDisplay(out, live);
-  const controller = new AbortController();
-  const cancel = () => controller.abort(new Error('cancelled'));
-  process.once('SIGINT', cancel);
-  const { demoLink } = resolveDemoLink(request.link);
-  out.write(`Layover demo, a simulation on this machine: ${demoLink.label}, ${demoLink.description}; an image of ${formatBytes(request.sizeBytes ?? DEFAULT_DEMO_SIZE)}\n`);
+  // The demo's own log would interleave with the progress: only its outcome, printed below, matters here.
+  const api = createDemoService({ publish: () => undefined, logger: pino({ level: 'silent' }) }, { client });
+  let started: DemoStatus;
   try {
-    return await runDemoScenario({ ...request, client, signal: controller.signal, onStatus: (status) => display.update(status) });
+    started = await api.startDemo(request);
   } catch (error) {
-    if (controller.signal.aborted) throw new CliError('the demo was cancelled; everything it started is stopped', 130);
-    throw new CliError(`the demo failed: ${(error as Error).message}`);
-  } finally {
-    display.stop();
-    process.off('SIGINT', cancel);
+    throw new CliError((error as Error).message); // a size or link it cannot use: nothing was started
   }
+  const sizeBytes = request.sizeBytes ?? started.defaultSizeBytes;
+  out.write(`Layover demo, a simulation on this machine: ${started.link.label}, ${started.link.description}; an image of ${formatBytes(sizeBytes)}\n`);
+  return followDemo(api, createDemoDisplay(out, live), LOCAL_POLL_INTERVAL_MS);
 }
 
 // ---------------------------------------------------------------- in the running Layover, shown in its dashboard
@@ -106,6 +101,7 @@ async function runInRunningLayover(request: DemoRequest, out: NodeJS.WritableStr
     await api.startDemo(request);
   } catch (error) {
     if (error instanceof LayoverApiError && (error.code === 'NOT_FOUND' || error.code === 'NOT_AVAILABLE')) return undefined;
+    if (error instanceof LayoverApiError && error.code === 'BAD_REQUEST') throw new CliError(error.message); // a size or link it cannot use
     if (error instanceof LayoverApiError) throw new CliError(`the running Layover at ${instance.adminUrl} did not start the demo: ${error.message}`);
     return undefined; // not answering: it is stopping, or the file is stale
   }
@@ -116,7 +112,7 @@ async function runInRunningLayover(request: DemoRequest, out: NodeJS.WritableStr
   return followDemo(api, createDemoDisplay(out, false));
 }
 
-async function followDemo(api: LayoverApi, display: DemoDisplay): Promise<DemoResult> {
+async function followDemo(api: Pick<LayoverApi, 'getDemo' | 'cancelDemo'>, display: DemoDisplay, pollMs = POLL_INTERVAL_MS): Promise<DemoResult> {
   // Ctrl-C stops the demo in the running Layover too; the loop then sees it cancelled.
   const cancel = () => void api.cancelDemo().catch(() => undefined);
   process.once('SIGINT', cancel);
@@ -127,7 +123,7 @@ async function followDemo(api: LayoverApi, display: DemoDisplay): Promise<DemoRe
       if (status.state === 'done' && status.result) return status.result;
       if (status.state === 'failed') throw new CliError(`the demo failed: ${status.error ?? 'no reason given'}`);
       if (status.state === 'cancelled') throw new CliError('the demo was cancelled; everything it started is stopped', 130);
-      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
   } finally {
     display.stop();

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { OfficeKey, writeOfficeKeyFile } from '../mesh/office-key.js';
+import { OfficeKey, writeOfficeKeyFile } from '../app/mesh-wiring.js';
 import { CliError } from './errors.js';
 
 /** `layover mesh init|join`: the office key that makes the Layovers of one office members of one mesh. */

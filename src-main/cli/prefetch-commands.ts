@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { LayoverApiError } from '../api/http-client.js';
 import type { LayoverApi } from '../api/layover-api.js';
 import type { JobStatus, PrefetchRequest } from '../api/types.js';
 import { describeAttachments, formatBytes, formatDuration } from '../api/format.js';
-import { parsePlatformChoice } from '../prefetch/platforms.js';
-import { parseTagSelector } from '../prefetch/tag-selectors.js';
+import { parsePlatformChoice, parseTagSelector } from '../api/selectors.js';
 import { CliError } from './errors.js';
+import { TerminalProgress } from './terminal-progress.js';
 import { connectAdmin, type AdminConnection } from './admin-connection.js';
 
 /**
@@ -47,8 +46,6 @@ interface PrefetchFlags extends AdminFlags {
 }
 
 const POLL_INTERVAL_MS = 500;
-/** Plain progress lines (not a terminal) at most this often, so CI logs stay short. */
-const LINE_INTERVAL_MS = 2_000;
 
 async function prefetchCommand(repo: string, flags: PrefetchFlags): Promise<void> {
   const request = prefetchRequest(repo, flags);
@@ -153,54 +150,18 @@ interface JobDisplay {
 
 /** A bar on a terminal; elsewhere (CI logs, pipes) a plain line on each state change and every few seconds. */
 function createJobDisplay(stream: NodeJS.WriteStream): JobDisplay {
-  return stream.isTTY ? barDisplay(stream) : lineDisplay(stream);
-}
-
-function lineDisplay(stream: NodeJS.WritableStream): JobDisplay {
-  let lastState = '';
-  let lastLineAt = 0;
-  let lastBytes = -1;
+  const progress = new TerminalProgress(stream, { live: TerminalProgress.isTerminal(stream) });
   return {
     update(job) {
-      const now = Date.now();
-      const stateChanged = job.state !== lastState;
-      if (!stateChanged && (now - lastLineAt < LINE_INTERVAL_MS || job.bytesDone === lastBytes)) return;
-      lastState = job.state;
-      lastLineAt = now;
-      lastBytes = job.bytesDone;
-      stream.write(`${label(job)}: ${describeJob(job)}\n`);
-    },
-    stop() {},
-  };
-}
-
-function barDisplay(stream: NodeJS.WriteStream): JobDisplay {
-  const bar = new cliProgress.SingleBar({
-    stream,
-    format: '{label} {bar} {percentage}% | {done} of {total} | {blobs} | {speed} | {state}',
-    hideCursor: true,
-    barsize: 30,
-  }, cliProgress.Presets.shades_classic);
-  let started = false;
-  return {
-    update(job) {
-      const payload = {
-        label: label(job), done: formatBytes(job.bytesDone), total: formatBytes(job.bytesTotal),
-        blobs: `${job.blobsDone}/${job.blobsTotal} blobs`, state: job.state === 'running' && job.etaSeconds !== undefined ? `${formatDuration(job.etaSeconds)} left` : job.state,
-        speed: `${formatBytes(job.bytesPerSecond)}/s`,
-      };
-      const total = Math.max(job.bytesTotal, 1);
-      if (!started) {
-        bar.start(total, job.bytesDone, payload);
-        started = true;
-      } else {
-        bar.setTotal(total);
-        bar.update(job.bytesDone, payload);
+      if (progress.live) {
+        const state = job.state === 'running' && job.etaSeconds !== undefined ? `${formatDuration(job.etaSeconds)} left` : job.state;
+        const detail = `${formatBytes(job.bytesDone)} of ${formatBytes(job.bytesTotal)} | ${job.blobsDone}/${job.blobsTotal} blobs | ${formatBytes(job.bytesPerSecond)}/s | ${state}`;
+        progress.row(job.id, { label: label(job), done: job.bytesDone, total: job.bytesTotal, detail });
+      } else if (progress.lineDue(job.id, job.state, job.bytesDone)) {
+        progress.line(`${label(job)}: ${describeJob(job)}`);
       }
     },
-    stop() {
-      if (started) bar.stop();
-    },
+    stop: () => progress.stop(),
   };
 }
 

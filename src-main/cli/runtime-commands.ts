@@ -1,11 +1,11 @@
 import { Argument, type Command } from 'commander';
 import type { DockerPullCheck, DockerStatus, RuntimeSnippet } from '../api/types.js';
-import { findRunningInstance } from '../app/instance.js';
 import {
-  applyDockerConfig, createPullProgressDisplay, inspectDocker, pullThroughLayover, RuntimeError,
-  snippetsFor, writeSnippets, type RuntimeName,
-} from '../runtimes/index.js';
+  applyDockerConfig, inspectDocker, pullThroughLayover, RuntimeError, runningMirror,
+  snippetsFor, writeSnippets, type PullProgress, type RuntimeName,
+} from '../app/local-runtimes.js';
 import { CliError } from './errors.js';
+import { TerminalProgress } from './terminal-progress.js';
 
 /**
  * The runtimes' command line (a contract, see issue 3):
@@ -77,10 +77,6 @@ function say(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-async function runningMirror(): Promise<string | undefined> {
-  return (await findRunningInstance())?.mirrorAddress;
-}
-
 /**
  * Layover's mirror is the running instance's, else the one configure
  * recorded beside daemon.json; when Docker lists it, a probe checks that its
@@ -142,7 +138,7 @@ function configOptions(flags: DockerConfigFlags) {
 async function pullCommand(reference: string, flags: { mirror?: string }): Promise<void> {
   const mirror = flags.mirror ?? await runningMirror();
   if (mirror === undefined) throw new CliError('Layover is not running here: start it with `layover serve`, or pass --mirror HOST:PORT');
-  const display = createPullProgressDisplay(process.stdout);
+  const display = createPullDisplay(process.stdout);
   let result;
   try {
     result = await pullThroughLayover({ reference, mirror, onProgress: (progress) => display.update(progress) });
@@ -170,4 +166,29 @@ async function runtimesCommand(runtime: RuntimeName, flags: { mirror: string; re
 /** Each distinct explanation once: the files of one runtime share theirs. */
 function explanations(snippets: RuntimeSnippet[]): string {
   return [...new Set(snippets.map((snippet) => snippet.explanation))].map((line) => `${line}\n`).join('');
+}
+
+/**
+ * How `layover pull` shows Docker's progress: a bar per layer on a terminal,
+ * and elsewhere one plain line each time a layer changes state.
+ */
+export function createPullDisplay(stream: NodeJS.WritableStream): { update(progress: PullProgress): void; stop(): void } {
+  const progress = new TerminalProgress(stream, { live: TerminalProgress.isTerminal(stream) });
+  const layers = new Map<string, { done: number; total: number }>();
+  return {
+    update({ id, status, current, total }) {
+      if (status === '') return;
+      // Docker names layers by 12 hex digits; its other lines ("7: Pulling from ...", "Digest: ...") are messages.
+      if (progress.live && id !== undefined && /^[a-f0-9]{12}$/.test(id)) {
+        const layer = layers.get(id) ?? { done: 0, total: 0 };
+        if (total !== undefined && total > 0) layer.total = total;
+        layer.done = /complete|already exists/i.test(status) ? Math.max(layer.total, 1) : current ?? layer.done;
+        layers.set(id, layer);
+        progress.row(id, { label: id, done: layer.done, total: layer.total, detail: status });
+      } else if (progress.live || progress.lineDue(id ?? '', status)) {
+        progress.line(id === undefined ? status : `${id}: ${status}`);
+      }
+    },
+    stop: () => progress.stop(),
+  };
 }

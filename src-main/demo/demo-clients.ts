@@ -4,11 +4,8 @@
  * verifies every byte. Both pull by a registry's loopback address, which
  * Docker treats as an insecure (plain HTTP) registry without configuration.
  */
-import type Docker from 'dockerode';
 import { abortable } from '../core/upstream/bandwidth.js';
-import { dockerClient, findDockerEngine, type DockerConnection } from '../runtimes/docker-engine.js';
-import { errorMessage } from '../runtimes/errors.js';
-import { startDockerPull } from '../runtimes/docker-pull-stream.js';
+import type { DemoDocker, DemoNeeds } from './demo-needs.js';
 import { pullImage } from './pull-client.js';
 
 export interface DemoPullTarget {
@@ -33,13 +30,13 @@ export interface DemoClient {
 export type DemoClientChoice = 'auto' | 'docker' | 'layover';
 
 /** Docker if asked for or reachable; `auto` falls back to Layover's client and says why. */
-export async function chooseDemoClient(choice: DemoClientChoice, candidates?: DockerConnection[]): Promise<{ client: DemoClient; note?: string }> {
+export async function chooseDemoClient(choice: DemoClientChoice, needs: Pick<DemoNeeds, 'connectDocker'>): Promise<{ client: DemoClient; note?: string }> {
   if (choice === 'layover') return { client: layoverClient() };
   try {
-    return { client: await dockerDemoClient(candidates) };
+    return { client: dockerDemoClient(await needs.connectDocker()) };
   } catch (error) {
     if (choice === 'docker') throw error;
-    return { client: layoverClient(), note: `${errorMessage(error)}; pulling with Layover's own client instead` };
+    return { client: layoverClient(), note: `${error instanceof Error ? error.message : String(error)}; pulling with Layover's own client instead` };
   }
 }
 
@@ -54,15 +51,12 @@ function layoverClient(): DemoClient {
   };
 }
 
-async function dockerDemoClient(candidates?: DockerConnection[]): Promise<DemoClient> {
-  const engine = await findDockerEngine(candidates);
-  // The engine's own client times out quick questions; a pull over a slow link takes as long as it takes.
-  const docker = await dockerClient(engine.connection);
+function dockerDemoClient(docker: DemoDocker): DemoClient {
   return {
     kind: 'docker',
-    description: `Docker ${engine.version}`,
+    description: `Docker ${docker.version}`,
     pull: (target, onBytes, signal) => dockerPull(docker, target, onBytes, signal),
-    forget: (target) => removeImage(docker, imageName(target)),
+    forget: (target) => docker.removeImage(imageName(target)),
   };
 }
 
@@ -77,11 +71,11 @@ const layerId = (digest: string) => digest.slice('sha256:'.length, 'sha256:'.len
 /** Statuses after which a layer's bytes are all there. */
 const LAYER_DOWNLOADED = /^(Verifying Checksum|Download complete|Extracting|Pull complete|Already exists)/;
 
-async function dockerPull(docker: Docker, target: DemoPullTarget, onBytes: (bytesDone: number) => void, signal: AbortSignal): Promise<void> {
+async function dockerPull(docker: DemoDocker, target: DemoPullTarget, onBytes: (bytesDone: number) => void, signal: AbortSignal): Promise<void> {
   const sizes = new Map(target.layers.map((layer) => [layerId(layer.digest), layer.size]));
   const received = new Map<string, number>();
   const name = imageName(target);
-  const pull = await startDockerPull(docker, name.slice(0, name.lastIndexOf(':')), target.tag, (event) => {
+  const pull = await docker.pull(name.slice(0, name.lastIndexOf(':')), target.tag, (event) => {
     const size = event.id === undefined ? undefined : sizes.get(event.id);
     if (size === undefined || event.id === undefined) return;
     if (LAYER_DOWNLOADED.test(event.status ?? '')) received.set(event.id, size);
@@ -96,15 +90,7 @@ async function dockerPull(docker: Docker, target: DemoPullTarget, onBytes: (byte
     },
   );
   // Closing the request makes dockerd abandon the pull.
-  await untilAborted(finished, signal, () => pull.stream.destroy());
-}
-
-async function removeImage(docker: Docker, name: string): Promise<void> {
-  try {
-    await docker.getImage(name).remove({ force: true });
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
-  }
+  await untilAborted(finished, signal, () => pull.abandon());
 }
 
 /**

@@ -62,16 +62,6 @@ function layerSize(bytes: number): number {
   return Math.max(8 * TAR_BLOCK, Math.round(bytes / TAR_BLOCK) * TAR_BLOCK);
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: MiB, mb: 1e6, mib: MiB, g: 1024 * MiB, gb: 1e9, gib: 1024 * MiB };
-
-/** "40MiB", "200 MB", "1g", "52428800" → bytes, within the demo's limits; throws with the reason otherwise. */
-export function parseDemoSize(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = SIZE_UNITS[match?.[2]?.toLowerCase() ?? 'none'];
-  if (!match || unit === undefined) throw new Error(`cannot read the size "${text}": give bytes with a unit, e.g. 40MiB, 200MB or 1GiB`);
-  return checkDemoSize(Math.round(Number(match[1]) * unit));
-}
-
 export function checkDemoSize(bytes: number): number {
   if (!Number.isFinite(bytes) || bytes < MIN_DEMO_SIZE || bytes > MAX_DEMO_SIZE) {
     throw new Error(`the demo image must be between ${MIN_DEMO_SIZE / 1024} KiB and ${MAX_DEMO_SIZE / 1024 / MiB} GiB, got ${bytes} bytes`);

@@ -14,13 +14,10 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { DemoLink, DemoPull, DemoPullKind, DemoResult, DemoStatus } from '../api/types.js';
-import { formatHostPort } from '../app/listen.js';
-import { LayoverCore } from '../app/layover.js';
-import { defaultSettings, parseSettings } from '../app/settings.js';
 import { formatBytes } from '../api/format.js';
-import type { DockerConnection } from '../runtimes/docker-engine.js';
+import type { DemoNeeds } from './demo-needs.js';
 import { chooseDemoClient, untilAborted, type DemoClient, type DemoClientChoice, type DemoPullTarget } from './demo-clients.js';
 import { createRunDir } from './demo-workdir.js';
 import { checkDemoSize, DEFAULT_DEMO_SIZE, DEMO_REPOSITORY, DEMO_TAG, demoRepositories } from './demo-images.js';
@@ -35,8 +32,8 @@ export interface DemoScenarioOptions {
   link?: string;
   /** auto (default): Docker when it answers, else Layover's client. */
   client?: DemoClientChoice;
-  /** Where to look for Docker (default: as the docker CLI would, DOCKER_HOST first). */
-  dockerCandidates?: DockerConnection[];
+  /** A core of its own and Docker, handed over by the app. */
+  needs: DemoNeeds;
   signal?: AbortSignal;
   /** Every change of the run's state, and about four times a second while a pull runs. */
   onStatus?: (status: DemoStatus) => void;
@@ -90,7 +87,7 @@ export function idleDemoStatus(): DemoStatus {
 // ---------------------------------------------------------------- the run
 
 /** Runs the three pulls and returns what they measured; rejects (after cleaning up) when it fails or is cancelled. */
-export async function runDemoScenario(options: DemoScenarioOptions = {}): Promise<DemoResult> {
+export async function runDemoScenario(options: DemoScenarioOptions): Promise<DemoResult> {
   const sizeBytes = checkDemoSize(options.sizeBytes ?? DEFAULT_DEMO_SIZE);
   const { link, demoLink } = resolveDemoLink(options.link);
   const signal = options.signal ?? new AbortController().signal;
@@ -99,8 +96,8 @@ export async function runDemoScenario(options: DemoScenarioOptions = {}): Promis
   let result: DemoResult | undefined;
   try {
     tracker.step('Looking for Docker');
-    const { client, note } = await untilAborted(chooseDemoClient(options.client ?? 'auto', options.dockerCandidates), signal);
-    const stage = await buildStage({ sizeBytes, link, signal, tracker, cleanup, tempParent: options.tempParent ?? tmpdir(), logger: options.logger });
+    const { client, note } = await untilAborted(chooseDemoClient(options.client ?? 'auto', options.needs), signal);
+    const stage = await buildStage({ sizeBytes, link, signal, tracker, cleanup, tempParent: options.tempParent ?? tmpdir(), logger: options.logger, needs: options.needs });
     tracker.setClient(client, note);
     for (const kind of PULL_ORDER) await runPull(kind, stage, client, tracker, signal, cleanup);
     result = tracker.result(client.kind);
@@ -131,10 +128,11 @@ interface StageOptions {
   cleanup: Cleanup;
   tempParent: string;
   logger: Logger | undefined;
+  needs: DemoNeeds;
 }
 
 /** Images, origin, link and Layover, each registered for cleanup as soon as it exists. */
-async function buildStage({ sizeBytes, link, signal, tracker, cleanup, tempParent, logger }: StageOptions): Promise<Stage> {
+async function buildStage({ sizeBytes, link, signal, tracker, cleanup, tempParent, logger, needs }: StageOptions): Promise<Stage> {
   const work = await createRunDir(tempParent);
   cleanup.add(() => rm(work, { recursive: true, force: true }));
   tracker.step('Generating the sample images');
@@ -150,11 +148,12 @@ async function buildStage({ sizeBytes, link, signal, tracker, cleanup, tempParen
   const originUrl = new URL(origin.url);
   const shaper = await LinkShaper.start({ target: { host: originUrl.hostname, port: Number(originUrl.port) }, link });
   cleanup.add(() => shaper.stop());
-  const core = await startDemoCore(join(work, 'layover'), shaper.url, logger, cleanup);
+  const core = await needs.startCore({ dataDir: join(work, 'layover'), registryName: ORIGIN_REGISTRY, upstreamUrl: shaper.url, ...(logger ? { logger } : {}) });
+  cleanup.add(() => core.stop());
   signal.throwIfAborted();
   return {
     shaper,
-    layoverUrl: `http://${formatHostPort(core.mirrorAddress!)}`,
+    layoverUrl: core.url,
     target: { repository: DEMO_REPOSITORY, tag: DEMO_TAG, layers: pulled.manifests[0]!.layers },
   };
 }
@@ -170,22 +169,6 @@ async function writeLayouts(work: string, sizeBytes: number, runId: string, sign
     if (repository.name === DEMO_REPOSITORY) pulledTag = layout.tags.find((tag) => tag.tag === DEMO_TAG);
   }
   return { repositories, pulledTag: pulledTag! };
-}
-
-/** A Layover core of its own (temp data dir, any free port) whose only upstream is the office link. */
-async function startDemoCore(dataDir: string, upstreamUrl: string, logger: Logger | undefined, cleanup: Cleanup): Promise<LayoverCore> {
-  const settings = parseSettings({
-    ...defaultSettings(),
-    listen: '127.0.0.1:0',
-    admin: '127.0.0.1:0',
-    defaultRegistry: ORIGIN_REGISTRY,
-    registries: [{ name: ORIGIN_REGISTRY, endpoints: [{ url: upstreamUrl }] }],
-    firstRunDone: true,
-  }, 'the demo');
-  const core = new LayoverCore({ dataDir, settings, logger: logger ?? pino({ level: 'silent' }), announce: false });
-  cleanup.add(() => core.stop());
-  await core.start();
-  return core;
 }
 
 async function runPull(kind: DemoPullKind, stage: Stage, client: DemoClient, tracker: DemoTracker, signal: AbortSignal, cleanup: Cleanup): Promise<void> {

@@ -7,8 +7,8 @@
 import type { Logger } from 'pino';
 import type { LayoverApi } from '../api/layover-api.js';
 import type { DemoRequest, DemoStatus, LayoverEvent } from '../api/types.js';
-import type { DockerConnection } from '../runtimes/docker-engine.js';
 import type { DemoClientChoice } from './demo-clients.js';
+import type { DemoNeeds } from './demo-needs.js';
 import { checkDemoSize } from './demo-images.js';
 import { idleDemoStatus, resolveDemoLink, runDemoScenario } from './demo-scenario.js';
 
@@ -22,8 +22,9 @@ export interface DemoHost {
 
 export interface DemoServiceOptions {
   client?: DemoClientChoice;
-  dockerCandidates?: DockerConnection[];
   tempParent?: string;
+  /** A core of its own and Docker, handed over by the app. */
+  needs: DemoNeeds;
 }
 
 export class DemoRequestError extends Error {
@@ -37,7 +38,7 @@ export class DemoBusyError extends Error {
 }
 
 /** The demo's part of LayoverApi, for the app layer to spread into its implementation. */
-export function createDemoApi(host: DemoHost, options: DemoServiceOptions = {}): DemoApi {
+export function createDemoApi(host: DemoHost, options: DemoServiceOptions): DemoApi {
   let status = idleDemoStatus();
   let running: { controller: AbortController; finished: Promise<void> } | undefined;
   const logger = host.logger.child({ room: 'demo' });

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_LIMITS } from '../app/settings.js';
+import { DEFAULT_LIMITS } from '../api/settings-schema.js';
 import { isOciError } from '../core/oci/errors.js';
 import { ClientLimiter } from './client-limits.js';
 

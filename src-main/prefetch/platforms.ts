@@ -1,7 +1,8 @@
 import type { Platform } from '../api/types.js';
+import type { PlatformChoice } from '../api/selectors.js';
 
-/** Which images of a multi-platform index to fetch: this machine's, every one, or a list. */
-export type PlatformChoice = 'host' | 'all' | Platform[];
+// How platforms are written and read is the vocabulary everyone shares (src-main/api/selectors.ts).
+export { formatPlatform, parsePlatformChoice, type PlatformChoice } from '../api/selectors.js';
 
 /** Node's process.arch -> the OCI (GOARCH) name images use. */
 const OCI_ARCHITECTURES: Record<string, string> = {
@@ -31,27 +32,4 @@ export function platformMatches(wanted: Platform, entry: Partial<Platform> | und
   if (!entry) return false;
   if (entry.os !== wanted.os || entry.architecture !== wanted.architecture) return false;
   return !wanted.variant || entry.variant === wanted.variant;
-}
-
-/** "linux/arm64/v8", as docker --platform writes it. */
-export function formatPlatform(platform: Partial<Platform>): string {
-  return [platform.os ?? 'unknown', platform.architecture ?? 'unknown', platform.variant].filter(Boolean).join('/');
-}
-
-/** Reads `--platform`: "all", "host", or "os/arch[/variant]" separated by commas. */
-export function parsePlatformChoice(text: string): PlatformChoice {
-  const trimmed = text.trim();
-  if (trimmed === 'all' || trimmed === 'host') return trimmed;
-  return trimmed.split(',').map((part) => {
-    const [os, architecture, variant, extra] = part.trim().split('/');
-    if (!os || !architecture || extra !== undefined) {
-      throw new Error(`cannot read the platform "${part.trim()}": write os/arch or os/arch/variant (e.g. linux/arm64), several separated by commas, or all`);
-    }
-    return { os, architecture, ...(variant ? { variant } : {}) };
-  });
-}
-
-export function describePlatformChoice(choice: PlatformChoice): string {
-  if (choice === 'all') return 'all platforms';
-  return (platformsOf(choice) ?? []).map(formatPlatform).join(', ');
 }

@@ -1,9 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { defaultDaemonJsonPath } from './daemon-json-location.js';
 import { dockerConnectionCandidates, findDockerEngine, type DockerEnvironment } from './docker-engine.js';
-import { createPullProgressDisplay } from './pull-progress.js';
 
 const linux: DockerEnvironment = { env: {}, platform: 'linux', home: '/home/ana', uid: 1000 };
 
@@ -46,17 +44,4 @@ test('no engine answering is one line naming where Layover looked', async () => 
     findDockerEngine([{ address: 'unix:///nonexistent/docker.sock', options: { socketPath: '/nonexistent/docker.sock' }, local: true }]),
     /^RuntimeError: Docker is not reachable: no Docker socket found \(looked for unix:\/\/\/nonexistent\/docker\.sock\)$/,
   );
-});
-
-test('pull progress off a terminal is one plain line per change of state, not per byte', () => {
-  const out = new PassThrough();
-  const display = createPullProgressDisplay(out as unknown as NodeJS.WriteStream);
-  display.update({ status: 'Pulling from dtr.example.com/eng/app', id: '7' });
-  display.update({ id: 'a1', status: 'Pulling fs layer' });
-  display.update({ id: 'a1', status: 'Downloading', current: 10, total: 100 });
-  display.update({ id: 'a1', status: 'Downloading', current: 50, total: 100 });
-  display.update({ id: 'a1', status: 'Download complete' });
-  display.update({ status: 'Digest: sha256:abc' });
-  display.stop();
-  assert.equal(String(out.read()), '7: Pulling from dtr.example.com/eng/app\na1: Pulling fs layer\na1: Downloading\na1: Download complete\nDigest: sha256:abc\n');
 });

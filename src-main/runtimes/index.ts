@@ -14,7 +14,6 @@ export { RuntimeError } from './errors.js';
 export { applyDockerConfig, previewDockerConfig, type DockerConfigOptions, type DockerConfigResult } from './docker-config.js';
 export { getDockerStatus, inspectDocker, type DockerReport, type DockerStatusOptions } from './docker-status.js';
 export { pullThroughLayover, type PullOptions, type PullProgress, type PullResult } from './pull.js';
-export { createPullProgressDisplay } from './pull-progress.js';
 export { containerdHostsTomls, podmanRegistriesConf, runtimeSnippets, type SnippetOptions } from './runtime-snippets.js';
 export { snippetsFor, writeSnippets, type RuntimeName } from './runtime-files.js';
 export { parseImageReference, mirrorReference, formatReference, type ImageReference } from './image-reference.js';

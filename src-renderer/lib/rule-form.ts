@@ -2,9 +2,12 @@
  * The prefetch rule editor's form state and its exact translation to and from
  * a PrefetchRule. Pure, so the translation is tested without rendering.
  */
-import { validRange } from 'semver';
 import type { Platform, PrefetchRule, Schedule, TagSelector } from '../../src-main/api/types.js';
+import { formatPlatform, parsePlatformList, selectorProblem } from '../../src-main/api/selectors.js';
 import { formatRate } from './format.js';
+
+// Selectors and platforms are described one way, the way prefetch describes them.
+export { describePlatforms, describeSelector, formatPlatform } from '../../src-main/api/selectors.js';
 
 export interface RuleForm {
   id: string;
@@ -59,10 +62,6 @@ export function newRuleForm(registry: string, repository = '', id = newRuleId())
   };
 }
 
-export function formatPlatform(p: Platform): string {
-  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-}
-
 export function formFromRule(rule: PrefetchRule): RuleForm {
   const form = newRuleForm(rule.registry, rule.repository, rule.id);
   form.selectorKind = rule.tags.kind;
@@ -88,18 +87,31 @@ export function formFromRule(rule: PrefetchRule): RuleForm {
 
 /** "linux/amd64, linux/arm64/v8" → platforms, or the first entry that is not os/arch[/variant]. */
 export function parsePlatforms(text: string): Platform[] | { error: string } {
-  const entries = text.split(/[\s,]+/).filter(Boolean);
-  if (entries.length === 0) return { error: 'List at least one platform, e.g. linux/amd64.' };
-  const platforms: Platform[] = [];
-  for (const entry of entries) {
-    const parts = entry.split('/');
-    if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9_.-]+$/i.test(p))) {
-      return { error: `"${entry}" is not os/architecture[/variant], e.g. linux/arm64/v8.` };
-    }
-    const [os, architecture, variant] = parts as [string, string, string?];
-    platforms.push(variant ? { os, architecture, variant } : { os, architecture });
+  if (text.trim() === '') return { error: 'List at least one platform, e.g. linux/amd64.' };
+  try {
+    return parsePlatformList(text);
+  } catch (error) {
+    return { error: asSentence((error as Error).message) };
   }
-  return platforms;
+}
+
+/** A problem as the form shows it: a sentence. */
+function asSentence(problem: string): string {
+  return `${problem.charAt(0).toUpperCase()}${problem.slice(1)}.`;
+}
+
+/** The selector the form describes, checked the way prefetch checks it; the error goes under its field. */
+function selectorFromForm(form: RuleForm): { tags: TagSelector; field: keyof RuleForm } {
+  switch (form.selectorKind) {
+    case 'exact':
+      return { tags: { kind: 'exact', tags: [...new Set(form.exactTags.split(/[\s,]+/).filter(Boolean))] }, field: 'exactTags' };
+    case 'glob':
+      return { tags: { kind: 'glob', pattern: form.globPattern.trim() }, field: 'globPattern' };
+    case 'semver':
+      return { tags: { kind: 'semver', range: form.semverRange.trim() }, field: 'semverRange' };
+    case 'newest':
+      return { tags: { kind: 'newest', count: /^\s*\d+\s*$/.test(form.newestCount) ? Number(form.newestCount) : Number.NaN }, field: 'newestCount' };
+  }
 }
 
 const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
@@ -111,30 +123,10 @@ export function ruleFromForm(form: RuleForm): { rule: PrefetchRule; errors?: und
   if (!repository) errors.repository = 'Name a repository, or a glob such as platform/*.';
   else if (/\s/.test(repository)) errors.repository = 'Repository names have no spaces.';
 
-  let tags: TagSelector | undefined;
-  switch (form.selectorKind) {
-    case 'exact': {
-      const list = form.exactTags.split(/[\s,]+/).filter(Boolean);
-      if (list.length === 0) errors.exactTags = 'List at least one tag.';
-      else tags = { kind: 'exact', tags: [...new Set(list)] };
-      break;
-    }
-    case 'glob':
-      if (!form.globPattern.trim()) errors.globPattern = 'Give a pattern, e.g. 3.* or release-*.';
-      else tags = { kind: 'glob', pattern: form.globPattern.trim() };
-      break;
-    case 'semver':
-      if (!form.semverRange.trim()) errors.semverRange = 'Give a range, e.g. >=3.4.0 or ^2.';
-      else if (validRange(form.semverRange.trim()) === null) errors.semverRange = `"${form.semverRange.trim()}" is not a semver range; try >=3.4.0, ^2 or 1.x.`;
-      else tags = { kind: 'semver', range: form.semverRange.trim() };
-      break;
-    case 'newest': {
-      const count = Number(form.newestCount);
-      if (!Number.isInteger(count) || count < 1) errors.newestCount = 'A whole number of tags, 1 or more.';
-      else tags = { kind: 'newest', count };
-      break;
-    }
-  }
+  const selector = selectorFromForm(form);
+  const selectorError = selectorProblem(selector.tags);
+  const tags: TagSelector | undefined = selectorError ? undefined : selector.tags;
+  if (selectorError) errors[selector.field] = asSentence(selectorError);
 
   let platforms: PrefetchRule['platforms'] = form.platformsKind === 'list' ? [] : form.platformsKind;
   if (form.platformsKind === 'list') {
@@ -177,25 +169,6 @@ export function ruleFromForm(form: RuleForm): { rule: PrefetchRule; errors?: und
   if (form.bandwidthLimit !== undefined) rule.bandwidthLimit = form.bandwidthLimit;
   if (!form.referrers) rule.referrers = false;
   return { rule };
-}
-
-export function describeSelector(tags: TagSelector): string {
-  switch (tags.kind) {
-    case 'exact':
-      return tags.tags.join(', ');
-    case 'glob':
-      return `matching ${tags.pattern}`;
-    case 'semver':
-      return `semver ${tags.range}`;
-    case 'newest':
-      return `newest ${tags.count}`;
-  }
-}
-
-export function describePlatforms(platforms: PrefetchRule['platforms']): string {
-  if (platforms === 'host') return 'this machine';
-  if (platforms === 'all') return 'all platforms';
-  return platforms.map(formatPlatform).join(', ');
 }
 
 export function describeSchedule(schedule: Schedule): string {

@@ -6,6 +6,8 @@
  */
 import type { BandwidthWindow, EndpointSettings, RegistrySettings, Settings } from '../../src-main/api/types.js';
 import { meshDraftOf, meshPatch, validateMeshDraft, type MeshDraft } from './mesh-form.js';
+import type { z } from 'zod';
+import { allowedHost, bandwidthWindowSchema, hostPort, httpUrl, registrySchema, settingsSchema } from '../../src-main/api/settings-schema.js';
 
 export interface EndpointDraft {
   key: string;
@@ -172,39 +174,42 @@ export function draftToPatch(original: Settings, draft: SettingsDraft): Partial<
 
 export type DraftErrors = Record<string, string>;
 
-const TIME_OF_DAY = /^([01]\d|2[0-3]):[0-5]\d$/;
+// Every field is checked by the settings schema's own rule for it (src-main/api/settings-schema.ts), the one
+// the core applies when the change arrives; what needs the whole settings (a registry name's form, the default
+// registry) the core answers on save.
 
-const checkTime = (value: string): string | undefined => (TIME_OF_DAY.test(value) ? undefined : 'A time of day, e.g. 08:00.');
-
-const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):(\d{1,5})$/i;
-
-function checkAddress(value: string): string | undefined {
-  const match = HOST_PORT.exec(value.trim());
-  if (!match) return 'host:port, e.g. 127.0.0.1:5050 or 0.0.0.0:5050.';
-  const port = Number(match[2]);
-  if (port < 1 || port > 65535) return 'The port must be between 1 and 65535.';
-  return undefined;
+/** The first problem the rule finds, as the form shows it (a sentence); undefined when it is fine. */
+function problem(schema: z.ZodType, value: unknown): string | undefined {
+  const result = schema.safeParse(value);
+  return result.success ? undefined : asSentence(result.error.issues[0]!.message);
 }
 
-export function checkEndpointUrl(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value.trim());
-  } catch {
-    return 'A URL such as https://dtr.example.com.';
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'The URL must start with https:// (or http://).';
-  return undefined;
+function asSentence(text: string): string {
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'}`;
 }
 
-/** As the settings schema has it: a bare name, no scheme, port or path. */
-const HOST_NAME = /^[A-Za-z0-9.-]+$/;
+const checkAddress = (value: string): string | undefined => problem(hostPort, value.trim());
+
+export const checkEndpointUrl = (value: string): string | undefined => problem(httpUrl, value.trim());
 
 function checkHostList(text: string): string | undefined {
-  const wrong = parseHostList(text).filter((host) => !HOST_NAME.test(host));
+  const wrong = parseHostList(text).filter((host) => !allowedHost.safeParse(host).success);
   if (wrong.length === 0) return undefined;
-  return `${wrong.map((host) => JSON.stringify(host)).join(', ')}: a host name only, such as layover.office.example (no http://, no port).`;
+  return `${wrong.map((host) => JSON.stringify(host)).join(', ')}: ${asSentence(allowedHost.safeParse(wrong[0]).error!.issues[0]!.message).replace(/^./, (c) => c.toLowerCase())}`;
 }
+
+/** A window's problems by field: each time of day, and an end equal to its start. */
+function checkWindow(window: BandwidthWindowDraft): { start?: string; end?: string } {
+  const result = bandwidthWindowSchema.safeParse(windowFromDraft(window));
+  if (result.success) return {};
+  const found: { start?: string; end?: string } = {};
+  for (const issue of result.error.issues) {
+    const field = issue.path[0] === 'start' ? 'start' : issue.path[0] === 'end' ? 'end' : undefined;
+    if (field && !found[field]) found[field] = asSentence(issue.message);
+  }
+  return found;
+}
+
 
 /** Errors keyed by field: "listen", "allowedHosts", "registry.<key>.name", "endpoint.<key>.url", "window.<key>.start". */
 export function validateDraft(draft: SettingsDraft): DraftErrors {
@@ -216,21 +221,19 @@ export function validateDraft(draft: SettingsDraft): DraftErrors {
   const hosts = checkHostList(draft.allowedHosts);
   if (hosts) errors.allowedHosts = hosts;
   Object.assign(errors, validateMeshDraft(draft.mesh));
-  const freshness = Number(draft.tagFreshnessSeconds);
-  if (draft.tagFreshnessSeconds.trim() === '' || !Number.isInteger(freshness) || freshness < 0) errors.tagFreshnessSeconds = 'Whole seconds, 0 or more.';
+  const freshness = problem(settingsSchema.shape.tagFreshnessSeconds, draft.tagFreshnessSeconds.trim() === '' ? Number.NaN : Number(draft.tagFreshnessSeconds));
+  if (freshness) errors.tagFreshnessSeconds = freshness;
   const names = new Set<string>();
   for (const registry of draft.registries) {
     const name = registry.name.trim();
     if (!name) errors[`registry.${registry.key}.name`] = 'Name the registry as clients write it, e.g. dtr.example.com or docker.io.';
     else if (names.has(name)) errors[`registry.${registry.key}.name`] = `${name} is listed twice.`;
     names.add(name);
-    if (registry.endpoints.length === 0) errors[`registry.${registry.key}.endpoints`] = 'Add at least one endpoint.';
+    if (registry.endpoints.length === 0) errors[`registry.${registry.key}.endpoints`] = problem(registrySchema.shape.endpoints, [])!;
     for (const window of registry.bandwidthWindows) {
-      const start = checkTime(window.start);
-      const end = checkTime(window.end);
+      const { start, end } = checkWindow(window);
       if (start) errors[`window.${window.key}.start`] = start;
       if (end) errors[`window.${window.key}.end`] = end;
-      else if (!start && window.start === window.end) errors[`window.${window.key}.end`] = 'It must end at another time than it starts.';
     }
     for (const endpoint of registry.endpoints) {
       const url = checkEndpointUrl(endpoint.url);

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import type { DemoResult } from '../../src-main/api/types.js';
 import { startHeadless, type HeadlessInstance } from '../../src-main/app/headless.js';
 import { defaultSettings } from '../../src-main/app/settings.js';
-import { createDemoApi } from '../../src-main/demo/demo-service.js';
+import { createDemoService as createDemoApi } from '../../src-main/app/demo-wiring.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
 import { makeTempDir, removeTempDir, runCommand, type RunResult } from '../support/process.js';
 import { assertDemoResult, assertEmptyDir, FAST_LINK } from './support.js';

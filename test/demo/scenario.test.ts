@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DemoStatus } from '../../src-main/api/types.js';
-import { runDemoScenario } from '../../src-main/demo/demo-scenario.js';
+import { runDemo as runDemoScenario } from '../../src-main/app/demo-wiring.js';
 import { startDockerd, type TestDockerd } from '../support/dockerd.js';
 import { makeTempDir, removeTempDir } from '../support/process.js';
 import { assertDemoResult, assertEmptyDir, assertNetworkHandlesBack, FAST_LINK, openNetworkHandles, TINY_SIZE } from './support.js';

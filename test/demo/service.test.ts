@@ -11,7 +11,7 @@ import type { LayoverApi } from '../../src-main/api/layover-api.js';
 import type { DemoStatus } from '../../src-main/api/types.js';
 import { startHeadless, type HeadlessInstance } from '../../src-main/app/headless.js';
 import { defaultSettings } from '../../src-main/app/settings.js';
-import { createDemoApi } from '../../src-main/demo/demo-service.js';
+import { createDemoService as createDemoApi } from '../../src-main/app/demo-wiring.js';
 import { LINK_PROFILES } from '../../src-main/demo/link-shaper.js';
 import { makeTempDir, removeTempDir, sleep } from '../support/process.js';
 import { assertDemoResult, assertEmptyDir, FAST_LINK, TINY_SIZE } from './support.js';

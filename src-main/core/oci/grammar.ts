@@ -1,12 +1,14 @@
 /**
  * The OCI Distribution Spec grammar for repository names, tags and digests.
  * One place, used by the mirror (to reject bad requests before they reach the
- * store or the upstream) and by everything that builds references.
+ * store or the upstream) and by everything that builds references. The tag
+ * grammar is part of the vocabulary the dashboard shares (src-main/api).
  */
+import { OCI_TAG } from '../../api/selectors.js';
 
 const NAME_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const NAME = new RegExp(`^${NAME_COMPONENT}(?:/${NAME_COMPONENT})*$`);
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const TAG = OCI_TAG;
 const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
 /** Names longer than this are refused by the reference implementation; clients never need more. */
