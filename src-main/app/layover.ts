@@ -103,7 +103,7 @@ export class LayoverCore {
     this.signatures = new SignaturePolicy({ manifests: this.manifests, referrers: this.referrers, blobs: this.blobs, store: this.store }, (registry) => {
       const pem = this.settings.registries.find((candidate) => candidate.name === registry)?.requireSignature?.publicKey;
       return pem ? parsePublicKey(pem) : undefined;
-    });
+    }, freshness);
   }
 
   /** A client asking for a manifest: its blobs are likely next, so prefetch yields now (the fetcher reports pull transfers itself). */

@@ -74,6 +74,9 @@ describe('serve only signed images', () => {
     const ok = await skopeoPull({ reference: `${online.host}/${SIGNED_REPO}:signed` });
     assert.equal(ok.digest, signed.subject.digest);
     await removeTempDir(ok.dir);
+    const mark = await upstream.mark();
+    assert.equal((await get(`${online.url}/v2/${SIGNED_REPO}/manifests/signed`, ACCEPT)).status, 200);
+    assert.equal(await upstream.count({ since: mark }), 0, 'inside the freshness window a verified image asks the upstream nothing');
 
     const unsigned = await get(`${online.url}/v2/${SIGNED_REPO}/manifests/unsigned`, ACCEPT);
     assert.equal(unsigned.status, 403);

@@ -3,7 +3,7 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { OciError } from '../oci/errors.js';
 import { INDEX_MEDIA_TYPES } from '../oci/media-types.js';
-import { referrersTagOf } from '../oci/referrers.js';
+import { attachmentKind, referrersTagOf } from '../oci/referrers.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { RegistryClient } from '../upstream/registry-client.js';
 import { isUpstreamOutage } from '../upstream/upstream-errors.js';
@@ -41,11 +41,14 @@ export interface SignatureRequest {
  */
 export class SignaturePolicy {
   private readonly admittedChildren = new Set<string>();
+  /** Subjects verified lately, so a pull does not ask for their signatures each time; checked again after the freshness window. */
+  private readonly verified = new Map<string, { key: KeyObject; at: number }>();
 
   constructor(
     private readonly deps: { manifests: ManifestFetcher; referrers: ReferrersFetcher; blobs: BlobFetcher; store: BlobStore },
     /** The public key a registry's images must be signed with; undefined: the registry has no such policy. */
     private readonly keyOf: (registry: string) => KeyObject | undefined,
+    private readonly freshnessMs: () => number,
   ) {}
 
   /** Throws DENIED naming the missing signature unless the manifest may be served. */
@@ -79,20 +82,41 @@ export class SignaturePolicy {
   }
 
   private async verifiedSignature(req: SignatureRequest, subject: string, key: KeyObject): Promise<{ verified: boolean; reason: string }> {
-    let attached: Array<{ digest: string; kind: string }>;
-    try {
-      attached = await this.deps.referrers.attached({ client: req.client, repository: req.repository, subject });
-    } catch (error) {
-      if (!isUpstreamOutage(error)) throw error;
-      // Offline with nothing fetched yet: what the cache knows.
-      attached = await this.deps.referrers.attachments(req.client.name, req.repository, subject);
-    }
-    const signatures = attached.filter((attachment) => attachment.kind === 'signature');
+    const memo = `${req.client.name}/${req.repository}@${subject}`;
+    const verifiedAt = this.verified.get(memo);
+    if (verifiedAt !== undefined && verifiedAt.key.equals(key) && Date.now() - verifiedAt.at < this.freshnessMs()) return { verified: true, reason: '' };
+    const signatures = await this.signatureManifests(req, subject);
     if (signatures.length === 0) return { verified: false, reason: 'no signature is attached' };
     for (const signature of signatures) {
-      if (await this.verifiesWith(req, signature.digest, subject, key)) return { verified: true, reason: '' };
+      if (await this.verifiesWith(req, signature, subject, key)) {
+        if (this.verified.size > MAX_ADMITTED_CHILDREN) this.verified.clear();
+        this.verified.set(memo, { key, at: Date.now() });
+        return { verified: true, reason: '' };
+      }
     }
     return { verified: false, reason: `${signatures.length === 1 ? 'the one signature' : `none of the ${signatures.length} signatures`} attached verifies` };
+  }
+
+  /**
+   * The digests of the subject's signature manifests: referrers of a
+   * signature type (cached like tags, stale when the upstream is out) and
+   * cosign's `.sig` tag (cached like any tag).
+   */
+  private async signatureManifests(req: SignatureRequest, subject: string): Promise<string[]> {
+    const found: string[] = [];
+    try {
+      const referrers = await this.deps.referrers.get({ client: req.client, repository: req.repository, subject });
+      found.push(...referrers.descriptors.filter((descriptor) => attachmentKind(descriptor) === 'signature').map((descriptor) => descriptor.digest));
+    } catch (error) {
+      if (!isUpstreamOutage(error)) throw error; // offline and never asked: only the .sig tag can tell
+    }
+    try {
+      const tag = await this.deps.manifests.get({ client: req.client, repository: req.repository, reference: `${referrersTagOf(subject)}.sig` });
+      if (!found.includes(tag.digest)) found.push(tag.digest);
+    } catch (error) {
+      if (!(error instanceof OciError && error.status === 404) && !isUpstreamOutage(error)) throw error;
+    }
+    return found;
   }
 
   /** One cosign signature manifest: some simple-signing layer names the subject and its signature verifies. */
