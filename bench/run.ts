@@ -21,6 +21,7 @@ import { runConcurrent } from './cases/concurrent.js';
 import { dockerUnavailable, runDocker } from './cases/docker.js';
 import { runTags } from './cases/tags.js';
 import { runWarm } from './cases/warm.js';
+import { runMesh } from './cases/mesh.js';
 import type { BenchContext } from './context.js';
 import { prepareImages } from './images.js';
 import { describeMachine, describeRevision } from './machine.js';
@@ -63,6 +64,7 @@ async function runCases(ctx: BenchContext): Promise<BenchResults> {
   if (cases.has('cold')) results.cold = await runCold(ctx);
   if (cases.has('concurrent')) results.concurrent = await runConcurrent(ctx);
   if (cases.has('tags')) results.tags = await runTags(ctx);
+  if (cases.has('mesh')) Object.assign(results, { mesh: await runMesh(ctx) });
   if (cases.has('docker')) {
     const unavailable = ctx.options.docker === 'off' ? 'turned off (--docker off)' : dockerUnavailable();
     if (unavailable && ctx.options.docker === 'on') throw new Error(`case 6 (docker pull) cannot run: ${unavailable}`);
