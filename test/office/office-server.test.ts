@@ -184,12 +184,17 @@ describe('htpasswd client auth and per-client limits', () => {
 
   test('a client with too many requests in flight gets 429 while they last', async () => {
     const upstream = await startFaultUpstream();
-    const digest = upstream.addBlob(Buffer.from('slow blob'));
-    upstream.setFault(digest, { kind: 'hang' });
+    // Two blobs, so each stuck request asks the upstream on its own (one blob would be one shared transfer).
+    const digests = ['slow blob 1', 'slow blob 2'].map((text) => upstream.addBlob(Buffer.from(text)));
+    for (const digest of digests) upstream.setFault(digest, { kind: 'hang' });
     const layover = await startLayover({ upstream: upstream.url, settings: { limits: { perClientConcurrency: 2, perClientRequestsPerSecond: 1000, idleTimeoutSeconds: 60 } } });
-    const stuck = [1, 2].map((n) => get(`${layover.url}/v2/library/a${n}/blobs/${digest}`).catch(() => undefined));
+    const stuck = digests.map((digest, n) => get(`${layover.url}/v2/library/a${n}/blobs/${digest}`).catch(() => undefined));
     try {
-      await sleep(300);
+      // Both are in flight once the upstream has seen both (it records a request as it arrives), not after a guessed pause.
+      for (let polls = 0; digests.some((digest) => upstream.count({ method: 'GET', pathIncludes: digest }) === 0); polls++) {
+        assert.ok(polls < 3_000, 'both requests reached the upstream');
+        await sleep(10);
+      }
       const third = await get(`${layover.url}/v2/`);
       assert.equal(third.status, 429);
       assert.match(JSON.parse(third.body.toString()).errors[0].message, /more than 2 requests in flight/);
