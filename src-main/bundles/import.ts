@@ -8,6 +8,8 @@ import {
   BUNDLE_FILE, BundleError, IMAGE_NAME_ANNOTATION, INDEX_FILE, layoutEntryOf, REF_NAME_ANNOTATION, type BundleContents, type BundleTag,
 } from './bundle-format.js';
 import type { BundleCore, TaskProgress } from './bundle-core.js';
+import { BundleBlobSource } from './bundle-source.js';
+import type { RegistryClient } from '../core/upstream/registry-client.js';
 import { MAX_METADATA_BYTES, readLayout } from './layout-reader.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -35,7 +37,7 @@ interface Received {
 export async function importBundle(core: BundleCore, request: ImportRequest, progress: TaskProgress, pin: (digests: string[], until: number, reason: string) => Promise<void>): Promise<ImportResult> {
   const result: ImportResult = { path: request.path, added: [], alreadyPresent: [], refused: [], addedBytes: 0, tags: [] };
   try {
-    const received = await receiveBlobs(core, request.path, result, progress);
+    const received = await receiveBlobs(core, request.path, request.repository, result, progress);
     progress({ step: 'recording manifests and tags' });
     const complete = await recordManifests(core, received, result);
     recordTags(core, request, received, complete, result);
@@ -52,7 +54,7 @@ export async function importBundle(core: BundleCore, request: ImportRequest, pro
   }
 }
 
-async function receiveBlobs(core: BundleCore, path: string, result: ImportResult, progress: TaskProgress): Promise<Received> {
+async function receiveBlobs(core: BundleCore, path: string, repository: string | undefined, result: ImportResult, progress: TaskProgress): Promise<Received> {
   const received: Received = { carried: new Set() };
   let bytesDone = 0;
   let blobsDone = 0;
@@ -76,7 +78,8 @@ async function receiveBlobs(core: BundleCore, path: string, result: ImportResult
         continue;
       }
       received.carried.add(kind.digest);
-      const outcome = await ingestBlob(core, kind.digest, entry, (bytes) => progress({ bytesDone: (bytesDone += bytes) }));
+      const target = pipelineTarget(core, received, repository);
+      const outcome = await ingestBlob(core, path, kind.digest, entry, target, (bytes) => progress({ bytesDone: (bytesDone += bytes) }));
       if (outcome === 'added') {
         result.added.push(kind.digest);
         result.addedBytes += entry.size;
@@ -118,13 +121,22 @@ async function readMetadataFile(name: string, size: number, stream: Readable, re
 }
 
 type IngestOutcome = 'added' | 'present' | { refused: string };
+type BundleEntry = { size: number; open(): Readable; skip(): Promise<void> };
 
-/** One blob through the store's verified ingest; a blob the store holds is not read at all (resume). */
-async function ingestBlob(core: BundleCore, digest: string, entry: { size: number; open(): Readable; skip(): Promise<void> }, onBytes: (bytes: number) => void): Promise<IngestOutcome> {
+/**
+ * One blob into the store; a blob the store holds is not read at all
+ * (resume). The bundle is a source of the core's blob pipeline, which
+ * verifies and stores its bytes like any other source's, under the
+ * repository the bundle names; a layout that names none yet (a tar from
+ * another tool with index.json at its end) goes straight through the
+ * store's verified ingest.
+ */
+async function ingestBlob(core: BundleCore, bundle: string, digest: string, entry: BundleEntry, target: PipelineTarget | undefined, onBytes: (bytes: number) => void): Promise<IngestOutcome> {
   if ((await core.store.sizeOf(digest)) !== undefined) {
     await entry.skip();
     return 'present';
   }
+  if (target) return throughPipeline(core, bundle, digest, entry, target, onBytes);
   const ingest = await core.store.createIngest(digest, entry.size);
   try {
     for await (const chunk of entry.open()) {
@@ -135,9 +147,46 @@ async function ingestBlob(core: BundleCore, digest: string, entry: { size: numbe
     return 'added';
   } catch (error) {
     await ingest.fail(error as Error);
-    if (error instanceof DigestMismatchError) return { refused: `its bytes hash to ${error.actual}, not to the digest it is named by: damaged on the way, refused` };
-    return { refused: `could not be read whole: ${(error as Error).message}` };
+    return refusal(error);
   }
+}
+
+interface PipelineTarget {
+  client: RegistryClient;
+  repository: string;
+}
+
+async function throughPipeline(core: BundleCore, bundle: string, digest: string, entry: BundleEntry, target: PipelineTarget, onBytes: (bytes: number) => void): Promise<IngestOutcome> {
+  const source = new BundleBlobSource(digest, entry, bundle, onBytes);
+  const remove = core.blobs.addSources((want) => (want.digest === digest ? [source] : []));
+  try {
+    const handle = await core.blobs.open({ client: target.client, repository: target.repository, digest, kind: 'prefetch', size: entry.size });
+    await handle.complete();
+    if (source.opened) return 'added';
+    await entry.skip(); // a transfer of it was already running (a pull): it came from there
+    return 'present';
+  } catch (error) {
+    if (!source.opened) await entry.skip().catch(() => undefined);
+    return refusal(error);
+  } finally {
+    remove();
+  }
+}
+
+function refusal(error: unknown): { refused: string } {
+  if (error instanceof DigestMismatchError) return { refused: `its bytes hash to ${error.actual}, not to the digest it is named by: damaged on the way, refused` };
+  return { refused: `could not be read whole: ${(error as Error).message}` };
+}
+
+/** The repository the bundle's blobs are fetched under (for the pipeline's counters and access times): its first tag's. */
+function pipelineTarget(core: BundleCore, received: Received, repository: string | undefined): PipelineTarget | undefined {
+  const tag = received.contents?.tags[0];
+  const client = tag ? core.router.find(tag.registry) : undefined;
+  if (tag && client) return { client, repository: tag.repository };
+  const name = received.index?.manifests?.map((entry) => entry.annotations?.[IMAGE_NAME_ANNOTATION] ?? entry.annotations?.[REF_NAME_ANNOTATION]).find(Boolean);
+  const reference = name ? referenceOf(core, name, repository) : undefined;
+  if (reference && typeof reference !== 'string') return { client: core.router.find(reference.registry)!, repository: reference.repository };
+  return undefined;
 }
 
 /**

@@ -17,6 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
 import { writeSampleLayout, type SampleLayoutResult } from '../../src-main/demo/sample-images.js';
 import type { LayoverApi } from '../../src-main/api/layover-api.js';
+import type { LayoverEvent } from '../../src-main/api/types.js';
 import { adminClient, startLayover, type LayoverUnderTest } from '../support/layover.js';
 import { freePort } from '../support/ports.js';
 import { makeTempDir, removeTempDir, runCommand, type RunResult } from '../support/process.js';
@@ -125,9 +126,20 @@ describe('courier bundles: export from A, import into B with no upstream, pull f
   });
 
   test('B, with no upstream, imports it: every blob added, the tag recorded with A\'s confirmation time, pinned', async () => {
+    const events: LayoverEvent[] = [];
+    const unsubscribe = b.instance.core.onEvent((event) => events.push(event));
     const result = await layover(['import', join(work, 'app-1.0.tar'), '--pin-days', '7', ...adminOf(b)]);
+    unsubscribe();
     assert.equal(result.code, 0, result.stderr);
     const imported = lastJson<ImportJson>(result);
+    // Every blob came through the core's blob pipeline, and the task's progress went out as events.
+    const transferred = events.flatMap((event) => (event.type === 'transfer' && event.done ? [event.transfer.digest] : []));
+    assert.deepEqual(new Set(transferred), new Set(imported.added));
+    const tasks = events.flatMap((event) => (event.type === 'bundle' ? [event.task] : []));
+    assert.equal(tasks[0]?.state, 'running');
+    assert.equal(tasks.at(-1)?.state, 'done');
+    assert.deepEqual(tasks.at(-1)?.imported?.added, imported.added);
+    for (let i = 1; i < tasks.length; i += 1) assert.ok(tasks[i]!.bytesDone >= tasks[i - 1]!.bytesDone, 'progress only grows');
     const image = tagOf('1.0');
     assert.deepEqual(imported.refused, []);
     assert.deepEqual(imported.alreadyPresent, []);
@@ -247,6 +259,13 @@ describe('courier bundles: export from A, import into B with no upstream, pull f
       const imported = lastJson<ImportJson>(result);
       assert.ok(imported.refused.some((r) => r.entry === tar && /truncated/.test(r.reason)), JSON.stringify(imported.refused));
       assert.equal(c.instance.core.metadata.getTag('docker.io', 'library/app', '1.0'), undefined);
+      // The whole bundle, imported after the interrupted one, goes on from what that one stored.
+      const resumed = await importIntoC(join(work, 'app-1.0.tar'));
+      assert.equal(resumed.code, 0, resumed.stderr);
+      const again = lastJson<ImportJson>(resumed);
+      for (const digest of imported.added) assert.ok(again.alreadyPresent.includes(digest), `${digest} was not read again`);
+      assert.ok(imported.added.length > 0 && again.added.length > 0);
+      assert.equal(c.instance.core.metadata.getTag('docker.io', 'library/app', '1.0')?.digest, tagOf('1.0').digest);
     });
 
     test('a path escaping the layout: refused by name, nothing written outside', async () => {
