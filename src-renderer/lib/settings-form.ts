@@ -4,10 +4,10 @@
  * only what the person typed, and an endpoint sent without a password keeps
  * the one it has.
  */
-import type { BandwidthWindow, EndpointSettings, RegistrySettings, Settings } from '../../src-main/api/types.js';
+import type { BandwidthWindow, EndpointChoice, EndpointSettings, RedirectHostSettings, RegistrySettings, Settings } from '../../src-main/api/types.js';
 import { meshDraftOf, meshPatch, validateMeshDraft, type MeshDraft } from './mesh-form.js';
 import type { z } from 'zod';
-import { allowedHost, bandwidthWindowSchema, hostPort, httpUrl, registrySchema, settingsSchema } from '../../src-main/api/settings-schema.js';
+import { allowedHost, bandwidthWindowSchema, endpointSchema, hostPort, httpUrl, registrySchema, settingsSchema } from '../../src-main/api/settings-schema.js';
 
 export interface EndpointDraft {
   key: string;
@@ -18,6 +18,8 @@ export interface EndpointDraft {
   hasPassword: boolean;
   caFile: string;
   insecureSkipVerify: boolean;
+  /** A Harbor / MSR 4 proxy project, e.g. "hub-proxy/"; '' for none. */
+  repositoryPrefix: string;
 }
 
 /** A row of a registry's bandwidth windows. */
@@ -38,6 +40,9 @@ export interface RegistryDraft {
   /** In order: where two overlap, the first applies. */
   bandwidthWindows: BandwidthWindowDraft[];
   endpoints: EndpointDraft[];
+  endpointChoice: EndpointChoice;
+  /** Not edited on the page (settings file only): kept as they are. */
+  redirectHosts: RedirectHostSettings[];
 }
 
 export interface SettingsDraft {
@@ -64,7 +69,7 @@ export function newBandwidthWindowDraft(bytesPerSecond?: number): BandwidthWindo
 }
 
 export function newEndpointDraft(url = ''): EndpointDraft {
-  return { key: newKey(), url, username: '', password: '', hasPassword: false, caFile: '', insecureSkipVerify: false };
+  return { key: newKey(), url, username: '', password: '', hasPassword: false, caFile: '', insecureSkipVerify: false, repositoryPrefix: '' };
 }
 
 /**
@@ -98,7 +103,10 @@ export function toDraft(settings: Settings, previous?: SettingsDraft): SettingsD
           hasPassword: Boolean(e.hasPassword),
           caFile: e.caFile ?? '',
           insecureSkipVerify: Boolean(e.insecureSkipVerify),
+          repositoryPrefix: e.repositoryPrefix ?? '',
         })),
+        endpointChoice: r.endpointChoice ?? 'in-order',
+        redirectHosts: r.redirectHosts ?? [],
       };
     }),
     tagFreshnessSeconds: String(settings.tagFreshnessSeconds),
@@ -121,7 +129,15 @@ export function endpointFromDraft(e: EndpointDraft): EndpointSettings {
   if (e.password) endpoint.password = e.password;
   if (e.caFile.trim()) endpoint.caFile = e.caFile.trim();
   if (e.insecureSkipVerify) endpoint.insecureSkipVerify = true;
+  const prefix = normalizePrefix(e.repositoryPrefix);
+  if (prefix) endpoint.repositoryPrefix = prefix;
   return endpoint;
+}
+
+/** "hub-proxy" and "/hub-proxy/" are both the project hub-proxy/: one trailing slash, none leading. */
+export function normalizePrefix(value: string): string {
+  const trimmed = value.trim().replace(/^\/+|\/+$/g, '');
+  return trimmed ? `${trimmed}/` : '';
 }
 
 export function windowFromDraft(w: BandwidthWindowDraft): BandwidthWindow {
@@ -133,6 +149,8 @@ function registriesFromDraft(draft: SettingsDraft): RegistrySettings[] {
     const registry: RegistrySettings = { name: r.name.trim(), endpoints: r.endpoints.map(endpointFromDraft) };
     if (r.bandwidthLimit) registry.bandwidthLimit = r.bandwidthLimit;
     if (r.bandwidthWindows.length > 0) registry.bandwidthWindows = r.bandwidthWindows.map(windowFromDraft);
+    if (r.endpointChoice === 'fastest') registry.endpointChoice = 'fastest';
+    if (r.redirectHosts.length > 0) registry.redirectHosts = r.redirectHosts;
     return registry;
   });
 }
@@ -144,9 +162,12 @@ function comparable(registries: RegistrySettings[]): string {
       name: r.name,
       bandwidthLimit: r.bandwidthLimit || undefined,
       bandwidthWindows: r.bandwidthWindows?.length ? r.bandwidthWindows.map((w) => [w.start, w.end, w.bytesPerSecond]) : undefined,
+      endpointChoice: r.endpointChoice === 'fastest' ? 'fastest' : undefined,
+      redirectHosts: r.redirectHosts?.length ? r.redirectHosts : undefined,
       endpoints: r.endpoints.map((e) => ({
         url: e.url, username: e.username || undefined, caFile: e.caFile || undefined,
         insecureSkipVerify: e.insecureSkipVerify || undefined, newPassword: e.password || undefined,
+        repositoryPrefix: e.repositoryPrefix || undefined,
       })),
     })),
   );
@@ -210,6 +231,8 @@ function checkWindow(window: BandwidthWindowDraft): { start?: string; end?: stri
   return found;
 }
 
+/** The settings schema's own rule for a prefix (the OCI repository-name grammar). */
+export const checkRepositoryPrefix = (value: string): string | undefined => problem(endpointSchema.shape.repositoryPrefix, value.trim());
 
 /** Errors keyed by field: "listen", "allowedHosts", "registry.<key>.name", "endpoint.<key>.url", "window.<key>.start". */
 export function validateDraft(draft: SettingsDraft): DraftErrors {
@@ -238,6 +261,8 @@ export function validateDraft(draft: SettingsDraft): DraftErrors {
     for (const endpoint of registry.endpoints) {
       const url = checkEndpointUrl(endpoint.url);
       if (url) errors[`endpoint.${endpoint.key}.url`] = url;
+      const prefix = checkRepositoryPrefix(endpoint.repositoryPrefix);
+      if (prefix) errors[`endpoint.${endpoint.key}.repositoryPrefix`] = prefix;
     }
   }
   if (!draft.registries.some((r) => r.name.trim() === draft.defaultRegistry)) errors.defaultRegistry = 'Pick the default registry.';

@@ -21,6 +21,20 @@ const STEPS: ReadonlyArray<[Step, string]> = [
 const DOCKER_HUB_HOSTS = new Set(['registry-1.docker.io', 'index.docker.io', 'docker.io', 'registry.hub.docker.com']);
 
 /** The name clients use for the registry behind a URL: its host (and port), docker.io for Docker Hub. */
+/**
+ * A URL with a path after the host is a Harbor / MSR 4 proxy project (https://msr-fra.example.com/hub-proxy/):
+ * the host is the endpoint, the path its repository prefix. Registries answer at their root, so a path means nothing else.
+ */
+export function splitProxyUrl(url: string): { url: string; prefix: string } {
+  try {
+    const parsed = new URL(url.trim());
+    const prefix = parsed.pathname.replace(/^\/+|\/+$/g, '');
+    return prefix ? { url: parsed.origin, prefix: `${prefix}/` } : { url: url.trim().replace(/\/+$/, ''), prefix: '' };
+  } catch {
+    return { url: url.trim(), prefix: '' };
+  }
+}
+
 export function registryNameOf(url: string): string {
   try {
     const host = new URL(url.trim()).host.toLowerCase();
@@ -30,8 +44,11 @@ export function registryNameOf(url: string): string {
   }
 }
 
-/** Adds the endpoint to the registry list: its credentials replace those of the same URL, else it goes last (origin). */
-export function withEndpoint(registries: RegistrySettings[], name: string, endpoint: EndpointSettings): RegistrySettings[] {
+/**
+ * Adds the endpoint to the registry list: its credentials replace those of the same URL, else it goes last
+ * (origin), or first for a regional cache (a proxy project, asked before the registry itself).
+ */
+export function withEndpoint(registries: RegistrySettings[], name: string, endpoint: EndpointSettings, position: 'first' | 'last' = 'last'): RegistrySettings[] {
   const strip = (list: EndpointSettings[]): EndpointSettings[] => list.map(({ hasPassword: _h, ...rest }) => rest);
   const existing = registries.find((r) => r.name === name);
   if (!existing) return [...registries.map((r) => ({ ...r, endpoints: strip(r.endpoints) })), { name, endpoints: [endpoint] }];
@@ -39,7 +56,7 @@ export function withEndpoint(registries: RegistrySettings[], name: string, endpo
     if (r.name !== name) return { ...r, endpoints: strip(r.endpoints) };
     const endpoints = strip(r.endpoints);
     const index = endpoints.findIndex((e) => e.url === endpoint.url);
-    if (index === -1) return { ...r, endpoints: [...endpoints, endpoint] };
+    if (index === -1) return { ...r, endpoints: position === 'first' ? [endpoint, ...endpoints] : [...endpoints, endpoint] };
     endpoints[index] = endpoint;
     return { ...r, endpoints };
   });
@@ -111,10 +128,14 @@ function ConnectStep({ settings, onDone }: { settings: Settings; onDone(registry
   const [makeDefault, setMakeDefault] = useState(false);
   const [urlError, setUrlError] = useState<string>();
   const [result, setResult] = useState<ConnectionTestResult>();
-  const name = registryNameOf(url);
+  const [proxied, setProxied] = useState('docker.io');
+  const split = splitProxyUrl(url);
+  // A proxy project caches another registry: the endpoint joins that registry, ahead of its origin.
+  const name = split.prefix ? proxied.trim() : registryNameOf(url);
 
   const endpoint = (): EndpointSettings => ({
-    url: url.trim().replace(/\/+$/, ''),
+    url: split.url,
+    ...(split.prefix ? { repositoryPrefix: split.prefix } : {}),
     ...(username.trim() ? { username: username.trim() } : {}),
     ...(password ? { password } : {}),
     ...(caFile.trim() ? { caFile: caFile.trim() } : {}),
@@ -124,7 +145,7 @@ function ConnectStep({ settings, onDone }: { settings: Settings; onDone(registry
     setResult(await api.testConnection(endpoint()));
   });
   const save = useAction(async () => {
-    const patch: Partial<Settings> = { registries: withEndpoint(settings.registries, name, endpoint()) };
+    const patch: Partial<Settings> = { registries: withEndpoint(settings.registries, name, endpoint(), split.prefix ? 'first' : 'last') };
     if (makeDefault) patch.defaultRegistry = name;
     setSettings(await api.updateSettings(patch));
     onDone(name);
@@ -164,16 +185,27 @@ function ConnectStep({ settings, onDone }: { settings: Settings; onDone(registry
             </p>
           ) : (
             <p className="hint" id={`${id}-url-hint`}>
-              {name ? (
+              {split.prefix ? (
+                <>
+                  A proxy project (Harbor, MSR 4): <code>library/alpine</code> is asked there as <code>{split.prefix}library/alpine</code>, ahead of the registry it caches.
+                </>
+              ) : name ? (
                 <>
                   Clients pull it as <code>{name}/org/app:tag</code>
                 </>
               ) : (
-                'https:// and the host; a port if it has one.'
+                'https:// and the host; a port if it has one. For a Harbor or MSR 4 proxy project, add its name: https://msr.example.com/hub-proxy/'
               )}
             </p>
           )}
         </div>
+        {split.prefix ? (
+          <div className="field">
+            <label htmlFor={`${id}-proxied`}>Registry it caches</label>
+            <input id={`${id}-proxied`} value={proxied} onChange={changed(setProxied)} placeholder="docker.io" data-testid="first-run-proxied" />
+            <p className="hint">Pulls of this registry try the proxy project first and the registry itself when it fails.</p>
+          </div>
+        ) : null}
         <div className="field">
           <label htmlFor={`${id}-ca`}>CA bundle (optional)</label>
           <input id={`${id}-ca`} value={caFile} onChange={changed(setCaFile)} placeholder="/etc/ssl/certs/company-root.pem" />

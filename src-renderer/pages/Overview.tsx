@@ -1,4 +1,4 @@
-import type { RegistryStatus, Status, TransferStatus } from '../../src-main/api/types.js';
+import type { EndpointStatus, RateLimitStatus, RegistryStatus, Status, TransferStatus } from '../../src-main/api/types.js';
 import { useApi } from '../app/api-context.js';
 import { useLive } from '../app/live.js';
 import { hrefOf } from '../app/route.js';
@@ -6,7 +6,7 @@ import { HealthBadge, MirrorStateBadge } from '../components/badges.js';
 import {
   ActionError, Badge, CopyButton, Empty, ErrorMessage, Loading, PageHeader, ProgressBar, RelativeTime, Section,
 } from '../components/ui.js';
-import { formatBytes, formatDuration, formatMs, formatRate, formatRatio, plural, shortDigest } from '../lib/format.js';
+import { describePullLimit, formatBytes, formatDuration, formatMs, formatRate, formatRatio, plural, shortDigest } from '../lib/format.js';
 import { useAction } from '../lib/use-async.js';
 import { PeersSection } from '../components/Peers.js';
 
@@ -202,6 +202,7 @@ function Upstreams({ registries }: { registries: RegistryStatus[] }) {
         <div key={registry.name} className="upstream" data-testid="registry-health" data-registry={registry.name}>
           <h3 className="upstream-name">
             {registry.name} {registry.isDefault ? <Badge tone="neutral">default</Badge> : null}
+            {registry.endpointChoice === 'fastest' ? <span className="muted small" data-testid="endpoint-choice"> · fastest healthy endpoint first</span> : null}
           </h3>
           <ol className="endpoint-list">
             {registry.endpoints.map((endpoint, index) => {
@@ -211,13 +212,16 @@ function Upstreams({ registries }: { registries: RegistryStatus[] }) {
                   <div className="endpoint-head">
                     <span className="endpoint-url">
                       <code>{endpoint.url}</code>
+                      {endpoint.repositoryPrefix ? <span className="muted small" data-testid="endpoint-prefix"> as {endpoint.repositoryPrefix}…</span> : null}
                       {role ? <span className="muted small"> {role === 'origin' ? 'origin' : 'tried first'}</span> : null}
                     </span>
                     <span className="endpoint-status">
+                      {endpoint.throughputBytesPerSecond !== undefined ? <span className="muted" data-testid="endpoint-throughput" title="Measured from real downloads (moving average)">{formatRate(endpoint.throughputBytesPerSecond)}</span> : null}
                       {endpoint.latencyMs !== undefined ? <span className="muted" data-testid="endpoint-latency">{formatMs(endpoint.latencyMs)}</span> : null}
                       <HealthBadge health={endpoint.health} />
                     </span>
                   </div>
+                  {endpoint.rateLimit ? <PullLimitLine limit={endpoint.rateLimit} /> : null}
                   {endpoint.lastError ? (
                     <p className="endpoint-error">
                       {endpoint.lastError}
@@ -232,8 +236,51 @@ function Upstreams({ registries }: { registries: RegistryStatus[] }) {
               );
             })}
           </ol>
+          {registry.redirectHosts?.length ? <RedirectHosts hosts={registry.redirectHosts} /> : null}
         </div>
       ))}
+    </div>
+  );
+}
+
+/** Docker Hub's pull limit as its answers state it; a 429 says why tags are served stale. */
+function PullLimitLine({ limit }: { limit: RateLimitStatus }) {
+  const tone = limit.exhausted ? 'endpoint-error' : limit.low ? 'text-warn small' : 'muted small';
+  return (
+    <p className={tone} data-testid="pull-limit">
+      {describePullLimit(limit)}
+      {limit.exhausted ? ': cached tags are served as they are (stale) until it resets; new images cannot be fetched' : ''}
+      {limit.exhausted && limit.retryAt ? (
+        <span className="muted">
+          {' '}· retry <RelativeTime at={limit.retryAt} />
+        </span>
+      ) : null}
+      {limit.source ? <span className="muted"> · counted for {limit.source}</span> : null}
+    </p>
+  );
+}
+
+/** Hosts the endpoints redirected downloads to (MSR 2/3 content caches, object stores), each with its own health. */
+function RedirectHosts({ hosts }: { hosts: EndpointStatus[] }) {
+  return (
+    <div className="redirect-hosts" data-testid="redirect-hosts">
+      <p className="muted small">Blobs redirected to:</p>
+      <ul className="endpoint-list">
+        {hosts.map((host) => (
+          <li key={host.url} className="endpoint" data-testid="redirect-host" data-url={host.url}>
+            <div className="endpoint-head">
+              <span className="endpoint-url">
+                <code>{host.url}</code>
+              </span>
+              <span className="endpoint-status">
+                {host.throughputBytesPerSecond !== undefined ? <span className="muted">{formatRate(host.throughputBytesPerSecond)}</span> : null}
+                <HealthBadge health={host.health} />
+              </span>
+            </div>
+            {host.lastError && host.health !== 'healthy' ? <p className="endpoint-error">{host.lastError}</p> : null}
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }

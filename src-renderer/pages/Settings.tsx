@@ -1,5 +1,5 @@
 import { useEffect, useId, useMemo, useRef, useState, type ReactNode } from 'react';
-import type { ConnectionTestResult, Settings } from '../../src-main/api/types.js';
+import type { ConnectionTestResult, EndpointChoice, Settings } from '../../src-main/api/types.js';
 import { useApi } from '../app/api-context.js';
 import { useLive } from '../app/live.js';
 import { navigate } from '../app/route.js';
@@ -7,7 +7,7 @@ import { ActionError, Badge, ByteSizeInput, ErrorMessage, Loading, PageHeader, S
 import { PeersSettings } from '../components/PeersSettings.js';
 import { formatDuration, formatMs, formatRate } from '../lib/format.js';
 import {
-  draftToPatch, endpointFromDraft, newBandwidthWindowDraft, newEndpointDraft, newKey, toDraft, validateDraft,
+  draftToPatch, endpointFromDraft, newBandwidthWindowDraft, newEndpointDraft, newKey, normalizePrefix, toDraft, validateDraft,
   type BandwidthWindowDraft, type DraftErrors, type EndpointDraft, type RegistryDraft, type SettingsDraft,
 } from '../lib/settings-form.js';
 import { useAction } from '../lib/use-async.js';
@@ -98,7 +98,7 @@ function SettingsForm({ settings }: { settings: Settings }) {
           <button
             type="button"
             className="button"
-            onClick={() => update((d) => ({ ...d, registries: [...d.registries, { key: newKey(), name: '', bandwidthLimit: undefined, bandwidthWindows: [], endpoints: [newEndpointDraft()] }] }))}
+            onClick={() => update((d) => ({ ...d, registries: [...d.registries, { key: newKey(), name: '', bandwidthLimit: undefined, bandwidthWindows: [], endpoints: [newEndpointDraft()], endpointChoice: 'in-order', redirectHosts: [] }] }))}
           >
             Add registry
           </button>
@@ -325,6 +325,7 @@ function RegistryEditor({ registry, isDefault, errors, onChange, onRename, onMak
         onChange={(change) => onChange((r) => ({ ...r, bandwidthWindows: change(r.bandwidthWindows) }))}
         onAdd={() => onChange((r) => ({ ...r, bandwidthWindows: [...r.bandwidthWindows, newBandwidthWindowDraft(r.bandwidthLimit)] }))}
       />
+      {registry.endpoints.length > 1 ? <EndpointChoiceField registry={registry} onChange={(choice) => onChange((r) => ({ ...r, endpointChoice: choice }))} /> : null}
       {errors[`registry.${registry.key}.endpoints`] ? <p className="field-error">{errors[`registry.${registry.key}.endpoints`]}</p> : null}
       <ol className="endpoint-editors">
         {registry.endpoints.map((endpoint, index) => (
@@ -334,6 +335,7 @@ function RegistryEditor({ registry, isDefault, errors, onChange, onRename, onMak
             index={index}
             count={registry.endpoints.length}
             error={errors[`endpoint.${endpoint.key}.url`]}
+            prefixError={errors[`endpoint.${endpoint.key}.repositoryPrefix`]}
             onChange={(change) => setEndpoints((list) => list.map((e) => (e.key === endpoint.key ? change(e) : e)))}
             onMove={(by) => move(index, by)}
             onRemove={() => setEndpoints((list) => list.filter((e) => e.key !== endpoint.key))}
@@ -440,11 +442,31 @@ function BandwidthWindowRow({ window, index, registryLabel, startError, endError
   );
 }
 
-function EndpointEditor({ endpoint, index, count, error, onChange, onMove, onRemove }: {
+/** In order (the regional cache first) or the endpoint whose real transfers were fastest. */
+function EndpointChoiceField({ registry, onChange }: { registry: RegistryDraft; onChange(choice: EndpointChoice): void }) {
+  const id = useId();
+  return (
+    <div className="field endpoint-choice" data-testid="endpoint-choice">
+      <label htmlFor={id}>Which endpoint first</label>
+      <select id={id} value={registry.endpointChoice} onChange={(e) => onChange(e.target.value as EndpointChoice)} aria-describedby={`${id}-hint`}>
+        <option value="in-order">In the order listed</option>
+        <option value="fastest">The fastest healthy one</option>
+      </select>
+      <p className="hint" id={`${id}-hint`}>
+        {registry.endpointChoice === 'fastest'
+          ? 'Each endpoint is measured by real downloads; the one that moved bytes fastest from this office is asked first while it answers. Overview shows the figures.'
+          : 'The first listed is asked first; the next ones only when it fails or does not have the image.'}
+      </p>
+    </div>
+  );
+}
+
+function EndpointEditor({ endpoint, index, count, error, prefixError, onChange, onMove, onRemove }: {
   endpoint: EndpointDraft;
   index: number;
   count: number;
   error?: string | undefined;
+  prefixError?: string | undefined;
   onChange(change: (e: EndpointDraft) => EndpointDraft): void;
   onMove(by: -1 | 1): void;
   onRemove(): void;
@@ -495,6 +517,17 @@ function EndpointEditor({ endpoint, index, count, error, onChange, onMove, onRem
           onChange={(v) => set('caFile', v)}
           placeholder="/etc/ssl/certs/company-root.pem"
           hint="Extra certificate authorities to trust for this endpoint."
+        />
+        <TextField
+          label="Repository prefix (optional)"
+          value={endpoint.repositoryPrefix}
+          onChange={(v) => set('repositoryPrefix', v)}
+          error={prefixError}
+          placeholder="hub-proxy/"
+          testId="repository-prefix"
+          hint={endpoint.repositoryPrefix.trim()
+            ? `For a Harbor or MSR 4 proxy project: library/alpine is asked here as ${normalizePrefix(endpoint.repositoryPrefix)}library/alpine, and by its own name at the other endpoints.`
+            : 'For a Harbor or MSR 4 proxy project: its name, e.g. hub-proxy/. Empty for a DTR cache, a mirror or the registry itself.'}
         />
         <TextField label="Username" value={endpoint.username} onChange={(v) => set('username', v)} autoComplete="username" />
         <div className="field">
@@ -554,6 +587,7 @@ export function ConnectionResult({ result, error }: { result?: ConnectionTestRes
       Connected to {result.url}
       {result.latencyMs !== undefined ? ` in ${formatMs(result.latencyMs)}` : ''}
       {result.auth ? ` · ${result.auth} auth` : ''}
+      {result.repositoryCheck ? ` · ${result.repositoryCheck.detail}` : ''}
     </div>
   );
 }
