@@ -41,6 +41,8 @@ export interface FrontOptions {
   intercept?: Intercept;
   /** Headers added to a passed-through answer (given the request and the registry's status). */
   addHeaders?: (req: IncomingMessage, path: string, status: number) => Record<string, string>;
+  /** Pass bodies through at this rate (a regional cache on a slow link from this office). */
+  bytesPerSecond?: number;
 }
 
 export async function startFront(options: FrontOptions): Promise<Front> {
@@ -60,7 +62,8 @@ export async function startFront(options: FrontOptions): Promise<Front> {
       const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (answer) => {
         record.status = answer.statusCode ?? 0;
         res.writeHead(answer.statusCode ?? 502, { ...answer.headers, ...options.addHeaders?.(req, url.pathname, record.status) });
-        answer.pipe(res);
+        if (options.bytesPerSecond) void trickle(answer, res, options.bytesPerSecond).catch(() => res.destroy());
+        else answer.pipe(res);
       });
       upstream.on('error', () => res.destroy());
       req.pipe(upstream);
@@ -83,6 +86,19 @@ export async function startFront(options: FrontOptions): Promise<Front> {
       server.close(() => closed());
     }),
   };
+}
+
+/** Copies a body at a bounded rate, in slices of a tenth of a second's worth. */
+async function trickle(from: IncomingMessage, to: ServerResponse, bytesPerSecond: number): Promise<void> {
+  const slice = Math.max(1, Math.floor(bytesPerSecond / 10));
+  for await (const chunk of from) {
+    for (let offset = 0; offset < (chunk as Buffer).length; offset += slice) {
+      const part = (chunk as Buffer).subarray(offset, offset + slice);
+      if (!to.write(part)) await new Promise((drained) => to.once('drain', drained));
+      await new Promise((paced) => setTimeout(paced, (part.length / bytesPerSecond) * 1000));
+    }
+  }
+  to.end();
 }
 
 const BLOB_PATH = /^\/v2\/(.+)\/blobs\/(sha256:[a-f0-9]{64})$/;
