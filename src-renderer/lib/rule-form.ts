@@ -4,6 +4,7 @@
  */
 import type { Platform, PrefetchRule, Schedule, TagSelector } from '../../src-main/api/types.js';
 import { formatPlatform, parsePlatformList, selectorProblem } from '../../src-main/api/selectors.js';
+import { timeOfDay } from '../../src-main/api/settings-schema.js';
 import { formatRate } from './format.js';
 
 // Selectors and platforms are described one way, the way prefetch describes them.
@@ -114,8 +115,6 @@ function selectorFromForm(form: RuleForm): { tags: TagSelector; field: keyof Rul
   }
 }
 
-const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
-
 export function ruleFromForm(form: RuleForm): { rule: PrefetchRule; errors?: undefined } | { rule?: undefined; errors: RuleFormErrors } {
   const errors: RuleFormErrors = {};
   const repository = form.repository.trim();
@@ -147,8 +146,9 @@ export function ruleFromForm(form: RuleForm): { rule: PrefetchRule; errors?: und
       break;
     }
     case 'window':
-      if (!TIME.test(form.windowStart)) errors.windowStart = 'A time such as 19:00.';
-      if (!TIME.test(form.windowEnd)) errors.windowEnd = 'A time such as 07:00.';
+      // The settings schema's rule for a time of day, as the core checks the saved rule.
+      if (!timeOfDay.safeParse(form.windowStart).success) errors.windowStart = 'A time such as 19:00.';
+      if (!timeOfDay.safeParse(form.windowEnd).success) errors.windowEnd = 'A time such as 07:00.';
       if (!errors.windowStart && !errors.windowEnd && form.windowStart === form.windowEnd) errors.windowEnd = 'The window must not start and end at the same time.';
       if (!errors.windowStart && !errors.windowEnd) schedule = { kind: 'window', start: form.windowStart, end: form.windowEnd };
       break;
