@@ -1,5 +1,6 @@
 /** The Settings page's editable copy of the office mesh settings, and its way back. */
 import type { MeshSettings, Settings } from '../../src-main/api/types.js';
+import { hostPort } from '../../src-main/api/settings-schema.js';
 
 export interface MeshDraft {
   enabled: boolean;
@@ -12,7 +13,7 @@ export interface MeshDraft {
   servingCap: number | undefined;
 }
 
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+// Peers are checked by the settings schema's own HOST:PORT rule (src-main/api/settings-schema.ts).
 
 export function meshDraftOf(settings: Settings): MeshDraft {
   const mesh = settings.mesh;
@@ -49,7 +50,7 @@ export function meshPatch(original: Settings, draft: MeshDraft): MeshSettings | 
 export function validateMeshDraft(draft: MeshDraft): Record<string, string> {
   const errors: Record<string, string> = {};
   if (draft.enabled && !draft.keyFile.trim()) errors['mesh.keyFile'] = 'Joining needs the office key file: run `layover mesh join CODE --out FILE` with the code a member gave you, and name FILE here.';
-  const bad = parsePeerList(draft.peers).filter((peer) => !HOST_PORT.test(peer));
+  const bad = parsePeerList(draft.peers).filter((peer) => !hostPort.safeParse(peer).success);
   if (bad.length > 0) errors['mesh.peers'] = `Not HOST:PORT: ${bad.join(', ')}`;
   return errors;
 }
