@@ -17,7 +17,7 @@ import { makeTempDir, removeTempDir } from '../support/process.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { startTokenIssuer, type TestTokenIssuer } from '../support/token-issuer.js';
 import { pushLayoutTag, pushSampleLayout, skopeoPull } from '../support/skopeo.js';
-import { getJson } from '../support/http.js';
+import { get, getJson } from '../support/http.js';
 import { startLayover, type LayoverUnderTest } from '../support/layover.js';
 
 const KiB = 1024;
@@ -101,6 +101,15 @@ describe('an endpoint with a repository prefix (Harbor / MSR 4 proxy project)', 
     assert.equal(list.json.name, 'library/app');
     assert.deepEqual([...list.json.tags].sort(), ['1.0', '2.0', '3.0', '4.0']);
     assert.equal(await cache.count({ method: 'GET', pathIncludes: '/v2/hub-proxy/library/app/tags/list', status: 200, since: cacheMark }), 1);
+  });
+
+  test('the referrers API is asked under the prefix too', async () => {
+    const cacheMark = await cache.mark();
+    const subject = digestOf('1.0');
+    const answer = await get(`${layover.url}/v2/library/app/referrers/${subject}`);
+    assert.equal(answer.status, 200);
+    assert.equal(await cache.count({ method: 'GET', pathIncludes: `/v2/hub-proxy/library/app/referrers/${subject}`, since: cacheMark }), 1);
+    assert.equal(await cache.count({ pathMatches: /^\/v2\/library\//, since: cacheMark }), 0);
   });
 
   test('Status names the prefix of the first endpoint and none for the origin', async () => {
