@@ -11,18 +11,18 @@
  * with sigstore patched out — "Debian-local change: sigstore disabled" — so
  * neither can run the sigstoreSigned policy itself; see README.)
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { PrefetchRule } from '../../src-main/api/types.js';
 import { get, sha256 } from '../support/http.js';
-import { makeTempDir, removeTempDir, runCommand } from '../support/process.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { removeTempDir, runCommand } from '../support/process.js';
+import type { TestRegistry } from '../support/registry.js';
 import { skopeoPull } from '../support/skopeo.js';
 import { waitForJob } from '../prefetch/support/jobs.js';
 import { startPrefetchLayover, type PrefetchLayover } from '../prefetch/support/wiring.js';
-import { fillSignedUpstream, type SignedUpstream } from './support.js';
+import { fillSignedUpstream, useSignedUpstream, type SignedUpstream } from './support.js';
 
 const REPOSITORY = 'office/app';
 
@@ -46,23 +46,17 @@ async function verifyCosignSignature(mirrorUrl: string, subject: string, publicK
 }
 
 describe('signatures prefetched, then verified with the upstream stopped', () => {
-  let work: string;
+  const fixture = useSignedUpstream('referrers-offline', REPOSITORY);
   let upstream: TestRegistry;
   let content: SignedUpstream;
   let layover: PrefetchLayover;
   let publicKeyPem: string;
 
   before(async () => {
-    work = await makeTempDir('referrers-offline');
-    upstream = await startRegistry({ name: 'referrers-offline-upstream' });
-    content = await fillSignedUpstream(upstream, REPOSITORY, work, upstream.host);
+    ({ upstream, content } = fixture);
     publicKeyPem = await readFile(content.keys.publicKeyFile, 'utf8');
     layover = await startPrefetchLayover({ upstream: upstream.url });
-  });
-  after(async () => {
-    await layover?.stop();
-    await upstream?.destroy();
-    if (work) await removeTempDir(work);
+    fixture.cleanup(() => layover.stop());
   });
 
   test('a rule (referrers on by default) fetches each tag\'s attachments and their blobs; the job and the tag state count them', async () => {
@@ -137,23 +131,16 @@ describe('signatures prefetched, then verified with the upstream stopped', () =>
 });
 
 describe('a rule with referrers: false leaves attachments upstream', () => {
-  let work: string;
-  let upstream: TestRegistry;
+  const fixture = useSignedUpstream('referrers-off', REPOSITORY);
   let layover: PrefetchLayover;
 
   before(async () => {
-    work = await makeTempDir('referrers-off');
-    upstream = await startRegistry({ name: 'referrers-off-upstream' });
-    layover = await startPrefetchLayover({ upstream: upstream.url });
-  });
-  after(async () => {
-    await layover?.stop();
-    await upstream?.destroy();
-    if (work) await removeTempDir(work);
+    layover = await startPrefetchLayover({ upstream: fixture.upstream.url });
+    fixture.cleanup(() => layover.stop());
   });
 
   test('the job counts no attachments, asks no referrers, and fetches no artifact blob', async () => {
-    const content = await fillSignedUpstream(upstream, REPOSITORY, work, upstream.host);
+    const { upstream, content } = fixture;
     const mark = await upstream.mark();
     await layover.api.saveRule({
       id: 'no-referrers', registry: 'docker.io', repository: REPOSITORY, tags: { kind: 'exact', tags: ['signed'] },
@@ -172,23 +159,16 @@ describe('a rule with referrers: false leaves attachments upstream', () => {
 });
 
 describe('a tampered signature does not verify', () => {
-  let work: string;
-  let upstream: TestRegistry;
+  const fixture = useSignedUpstream('referrers-tampered', REPOSITORY, { fill: false });
   let layover: PrefetchLayover;
 
   before(async () => {
-    work = await makeTempDir('referrers-tampered');
-    upstream = await startRegistry({ name: 'referrers-tampered-upstream' });
-    layover = await startPrefetchLayover({ upstream: upstream.url });
-  });
-  after(async () => {
-    await layover?.stop();
-    await upstream?.destroy();
-    if (work) await removeTempDir(work);
+    layover = await startPrefetchLayover({ upstream: fixture.upstream.url });
+    fixture.cleanup(() => layover.stop());
   });
 
   test('the bytes Layover serves are the upstream\'s: a tampered signature fails verification through it', async () => {
-    const content = await fillSignedUpstream(upstream, REPOSITORY, work, upstream.host, { tamper: true });
+    const content = await fillSignedUpstream(fixture.upstream, REPOSITORY, fixture.work, fixture.upstream.host, { tamper: true });
     const result = await verifyCosignSignature(layover.url, content.subject.digest, await readFile(content.keys.publicKeyFile, 'utf8'));
     assert.equal(result.verified, false);
     assert.match(result.reason ?? '', /no layer carries a valid signature/);

@@ -7,17 +7,17 @@
  * upstream stopped: the signed image still pulls, the unsigned one is still
  * refused.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { LayoverApi } from '../../src-main/api/layover-api.js';
 import { get } from '../support/http.js';
 import { startLayover, type LayoverUnderTest } from '../support/layover.js';
 import { CommandError, makeTempDir, removeTempDir } from '../support/process.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
+import type { TestRegistry } from '../support/registry.js';
 import { skopeoPull } from '../support/skopeo.js';
 import { prefetchDone } from '../prefetch/support/jobs.js';
-import { fillSignedUpstream, type SignedUpstream } from './support.js';
+import { fillSignedUpstream, useSignedUpstream, type SignedUpstream } from './support.js';
 
 const SIGNED_REPO = 'office/app';
 const TAMPERED_REPO = 'office/tampered';
@@ -41,7 +41,7 @@ async function pullError(reference: string): Promise<string> {
 }
 
 describe('serve only signed images', () => {
-  let work: string;
+  const fixture = useSignedUpstream('referrers-policy', SIGNED_REPO);
   let upstream: TestRegistry;
   let signed: SignedUpstream;
   let publicKey: string;
@@ -49,21 +49,15 @@ describe('serve only signed images', () => {
   let prefetched: LayoverUnderTest;
 
   before(async () => {
-    work = await makeTempDir('referrers-policy');
-    upstream = await startRegistry({ name: 'referrers-policy-upstream' });
-    signed = await fillSignedUpstream(upstream, SIGNED_REPO, work, upstream.host);
-    await fillSignedUpstream(upstream, TAMPERED_REPO, await makeTempDir('tampered', work), upstream.host, { tamper: true });
+    ({ upstream, content: signed } = fixture);
+    await fillSignedUpstream(upstream, TAMPERED_REPO, await makeTempDir('tampered', fixture.work), upstream.host, { tamper: true });
     publicKey = await readFile(signed.keys.publicKeyFile, 'utf8');
     online = await startLayover({ upstream: upstream.url });
+    fixture.cleanup(() => online.stop());
     await requireSignature(online.instance.api, publicKey);
     prefetched = await startLayover({ upstream: upstream.url });
+    fixture.cleanup(() => prefetched.stop());
     await requireSignature(prefetched.instance.api, publicKey);
-  });
-  after(async () => {
-    await online?.stop();
-    await prefetched?.stop();
-    await upstream?.destroy();
-    if (work) await removeTempDir(work);
   });
 
   test('settings refuse a key that is not a PEM public key', async () => {

@@ -7,13 +7,12 @@
  * Link. Cached like a tag: a hit asks nothing upstream, a revalidation sees a
  * new signature, an outage serves the cached list stale.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { get, sha256 } from '../support/http.js';
 import { startLayover, type LayoverUnderTest } from '../support/layover.js';
-import { makeTempDir, removeTempDir } from '../support/process.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
-import { ARTIFACT_TYPES, fillSignedUpstream, pushArtifact, pushFallbackIndex, type Descriptor, type SignedUpstream } from './support.js';
+import type { TestRegistry } from '../support/registry.js';
+import { ARTIFACT_TYPES, pushArtifact, pushFallbackIndex, useSignedUpstream, type Descriptor, type SignedUpstream } from './support.js';
 
 const REPOSITORY = 'team/app';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -33,21 +32,15 @@ const referrerRequests = { pathIncludes: '/referrers/' };
 const fallbackTagRequests = (subject: string) => ({ pathIncludes: `/manifests/${subject.replace(':', '-')}` });
 
 describe('referrers through Layover (tag-schema fallback upstream)', () => {
-  let work: string;
+  const fixture = useSignedUpstream('referrers', REPOSITORY);
   let upstream: TestRegistry;
   let upstreamContent: SignedUpstream;
   let layover: LayoverUnderTest;
 
   before(async () => {
-    work = await makeTempDir('referrers');
-    upstream = await startRegistry({ name: 'referrers-upstream' });
-    upstreamContent = await fillSignedUpstream(upstream, REPOSITORY, work, upstream.host);
+    ({ upstream, content: upstreamContent } = fixture);
     layover = await startLayover({ upstream: upstream.url });
-  });
-  after(async () => {
-    await layover?.stop();
-    await upstream?.destroy();
-    if (work) await removeTempDir(work);
+    fixture.cleanup(() => layover.stop());
   });
 
   test('an OCI index of the artifacts with that subject; every descriptor names the upstream manifest exactly', async () => {
@@ -155,22 +148,16 @@ describe('referrers through Layover (tag-schema fallback upstream)', () => {
 });
 
 describe('referrers revalidated like a tag, and served stale when the upstream is out', () => {
-  let work: string;
+  const fixture = useSignedUpstream('referrers-stale', REPOSITORY);
   let upstream: TestRegistry;
   let upstreamContent: SignedUpstream;
   let layover: LayoverUnderTest;
 
   before(async () => {
-    work = await makeTempDir('referrers-stale');
-    upstream = await startRegistry({ name: 'referrers-stale-upstream' });
-    upstreamContent = await fillSignedUpstream(upstream, REPOSITORY, work, upstream.host);
+    ({ upstream, content: upstreamContent } = fixture);
     // A freshness window of 0: every answer is revalidated, so the test needs no clock.
     layover = await startLayover({ upstream: upstream.url, settings: { tagFreshnessSeconds: 0 } });
-  });
-  after(async () => {
-    await layover?.stop();
-    await upstream?.destroy();
-    if (work) await removeTempDir(work);
+    fixture.cleanup(() => layover.stop());
   });
 
   test('after the window the upstream is asked again (the referrers API once, then the fallback tag by HEAD) and a new signature appears', async () => {
@@ -218,25 +205,18 @@ describe('referrers revalidated like a tag, and served stale when the upstream i
 });
 
 describe('an upstream with the referrers API: a second Layover chained to the first', () => {
-  let work: string;
-  let registry: TestRegistry;
+  const fixture = useSignedUpstream('referrers-api', REPOSITORY);
   let content: SignedUpstream;
   let regional: LayoverUnderTest;
   let office: LayoverUnderTest;
 
   before(async () => {
-    work = await makeTempDir('referrers-api');
-    registry = await startRegistry({ name: 'referrers-api-origin' });
-    content = await fillSignedUpstream(registry, REPOSITORY, work, registry.host);
+    content = fixture.content;
     // The regional Layover speaks the referrers API; the office Layover uses it as its upstream.
-    regional = await startLayover({ upstream: registry.url });
+    regional = await startLayover({ upstream: fixture.upstream.url });
+    fixture.cleanup(() => regional.stop());
     office = await startLayover({ upstream: regional.url });
-  });
-  after(async () => {
-    await office?.stop();
-    await regional?.stop();
-    await registry?.destroy();
-    if (work) await removeTempDir(work);
+    fixture.cleanup(() => office.stop());
   });
 
   test('the upstream\'s referrers API is asked (no fallback tag), its answer cached and filtered here', async () => {

@@ -11,7 +11,10 @@ import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:cryp
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeSampleLayout } from '../../src-main/demo/sample-images.js';
+import { after, before } from 'node:test';
 import { pushSampleLayout } from '../support/skopeo.js';
+import { makeTempDir, removeTempDir } from '../support/process.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -183,4 +186,34 @@ export async function fillSignedUpstream(registry: { url: string; host: string }
   }
   await pushFallbackIndex(registry.url, repository, subject.digest, Object.values(artifacts).map((artifact) => artifact.descriptor));
   return { signedTag: 'signed', subject, unsignedTag: 'unsigned', unsigned: descriptorOf('unsigned'), artifacts, cosignSignature, keys };
+}
+
+export interface SignedFixture {
+  work: string;
+  upstream: TestRegistry;
+  /** Filled unless the fixture was asked not to (then the test fills it). */
+  content: SignedUpstream;
+  /** Runs at the end of the describe, before the upstream goes (Layovers, ...), latest first. */
+  cleanup(stop: () => Promise<void>): void;
+}
+
+/**
+ * The before/after every referrers test needs: a temp dir, a real
+ * docker-registry filled by fillSignedUpstream, and whatever the test adds
+ * to cleanup, all removed at the end (also when a test failed).
+ */
+export function useSignedUpstream(name: string, repository: string, options: { fill?: boolean } = {}): SignedFixture {
+  const stops: Array<() => Promise<void>> = [];
+  const fixture = { cleanup: (stop: () => Promise<void>) => void stops.push(stop) } as SignedFixture;
+  before(async () => {
+    fixture.work = await makeTempDir(name);
+    fixture.upstream = await startRegistry({ name: `${name}-upstream` });
+    if (options.fill !== false) fixture.content = await fillSignedUpstream(fixture.upstream, repository, fixture.work, fixture.upstream.host);
+  });
+  after(async () => {
+    for (const stop of stops.reverse()) await stop();
+    await fixture.upstream?.destroy();
+    if (fixture.work) await removeTempDir(fixture.work);
+  });
+  return fixture;
 }
