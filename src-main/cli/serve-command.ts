@@ -147,7 +147,7 @@ export function applyFlags(settings: Settings, flags: ServeFlags): Settings {
     next.tls = { certFile: resolve(flags.tlsCert), keyFile: resolve(flags.tlsKey) };
   }
   if (flags.clientAuth) next.clientAuth = parseClientAuthFlag(flags.clientAuth);
-  if (flags.upstream) upsertRegistry(next, { name: next.defaultRegistry, endpoints: [{ url: checkUrl(flags.upstream, '--upstream') }] });
+  if (flags.upstream) upsertRegistry(next, { name: next.defaultRegistry, endpoints: [endpointOfFlag(checkUrl(flags.upstream, '--upstream'), '--upstream')] });
   for (const spec of flags.registry) upsertRegistry(next, parseRegistryFlag(spec));
   applyMeshFlags(next, flags);
   return parseSettings(next, 'the command line');

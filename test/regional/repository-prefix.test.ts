@@ -178,6 +178,11 @@ describe('--registry NAME=URL/prefix/,URL', () => {
     assert.deepEqual(nested.registries.find((r) => r.name === 'dtr.example.com')!.endpoints[0], { url: 'https://harbor.example.com:8443', repositoryPrefix: 'mirrors/dtr/' });
   });
 
+  test('--upstream takes a prefix the same way', () => {
+    const settings = applyFlags(defaultSettings(), { registry: [], upstream: 'https://harbor.example.com/hub-proxy/' });
+    assert.deepEqual(settings.registries.find((r) => r.name === 'docker.io')!.endpoints, [{ url: 'https://harbor.example.com', repositoryPrefix: 'hub-proxy/' }]);
+  });
+
   test('a prefix that is not a repository path is one clear error', () => {
     assert.throws(() => flags('docker.io=https://msr.example.com/Hub_Proxy/'), /--registry docker\.io: repository prefix "\/Hub_Proxy\/" is not a repository path/);
   });
