@@ -1,5 +1,6 @@
 import type { EpochMs, TagState } from '../api/types.js';
 import { summarizeAttachments } from '../core/fetch/referrers.js';
+import { isAttachmentTag } from '../core/oci/referrers.js';
 import { explainFailure } from './failures.js';
 import { collectImage } from './image-walk.js';
 import type { ResolvedTag } from './planner.js';
@@ -79,7 +80,7 @@ export class SyncBook {
       ...(lastCheck ? { lastCheck } : {}),
       ...(record.lastSuccess ? { lastSuccess: record.lastSuccess } : {}),
       ...(failedLast ? { error: record.error } : {}),
-      ...(cached ? { attachments: summarizeAttachments(await this.core.referrers.attachments(registry, repository, cached.digest)) } : {}),
+      ...(cached && !isAttachmentTag(tag) ? { attachments: summarizeAttachments(await this.core.referrers.attachments(registry, repository, cached.digest)) } : {}),
     };
   }
 

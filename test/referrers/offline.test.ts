@@ -84,6 +84,9 @@ describe('signatures prefetched, then verified with the upstream stopped', () =>
     assert.deepEqual(signed.attachments, { signatures: 2, attestations: 1, sboms: 1, other: 0, cached: 4 });
     const unsigned = tags.find((tag) => tag.tag === 'unsigned')!;
     assert.deepEqual(unsigned.attachments, { signatures: 0, attestations: 0, sboms: 0, other: 0, cached: 0 });
+    const attachmentTags = tags.filter((tag) => tag.tag.startsWith(content.subject.digest.replace(':', '-')));
+    assert.equal(attachmentTags.length, 2, 'the fallback index and cosign\'s .sig are tags upstream');
+    for (const tag of attachmentTags) assert.equal(tag.attachments, undefined, `${tag.tag} holds attachments: it is not shown as an unsigned image`);
  
     // `layover prefetch` (the real command line, from source, as its own process) prints the same per tag.
     const cli = await runCommand(process.execPath, [

@@ -3,7 +3,7 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { OciError } from '../oci/errors.js';
 import { INDEX_MEDIA_TYPES } from '../oci/media-types.js';
-import { attachmentKind, referrersTagOf } from '../oci/referrers.js';
+import { attachmentKind, isAttachmentTag, referrersTagOf } from '../oci/referrers.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { RegistryClient } from '../upstream/registry-client.js';
 import { isUpstreamOutage } from '../upstream/upstream-errors.js';
@@ -14,8 +14,6 @@ import type { ReferrersFetcher } from './referrers.js';
 /** cosign's simple-signing layer and the annotation carrying its signature. */
 const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
 const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
-/** Tags that hold attachments (the referrers fallback index, cosign's .sig/.att/.sbom): never images to admit. */
-const ATTACHMENT_TAG = /^(sha256|sha512)-[0-9a-f]{64,128}(\.(sig|att|sbom))?$/;
 const IMAGE_CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
 /** Keeps the in-memory record of children admitted through a signed index bounded. */
 const MAX_ADMITTED_CHILDREN = 10_000;
@@ -66,7 +64,7 @@ export class SignaturePolicy {
 
   /** A signature, SBOM or attestation a client reads to verify: served, never checked itself. */
   private isAttachment(reference: string, manifest: Manifest): boolean {
-    if (ATTACHMENT_TAG.test(reference)) return true;
+    if (isAttachmentTag(reference)) return true;
     try {
       const parsed = JSON.parse(manifest.body.toString('utf8')) as { subject?: unknown; config?: { mediaType?: string } };
       return parsed.subject !== undefined && !IMAGE_CONFIG_TYPES.has(parsed.config?.mediaType ?? '');

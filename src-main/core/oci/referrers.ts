@@ -28,6 +28,11 @@ export function referrersTagOf(subject: string): string {
  */
 export const COSIGN_TAG_SUFFIXES = { sig: 'signature', att: 'attestation', sbom: 'sbom' } as const satisfies Record<string, AttachmentKind>;
 
+/** A tag that holds attachments (the fallback's index, cosign's .sig/.att/.sbom), not an image of its own. */
+export function isAttachmentTag(tag: string): boolean {
+  return /^(sha256-[0-9a-f]{64}|sha512-[0-9a-f]{128})(\.(sig|att|sbom))?$/.test(tag);
+}
+
 export function cosignTagsOf(subject: string): Array<{ tag: string; kind: AttachmentKind }> {
   return Object.entries(COSIGN_TAG_SUFFIXES).map(([suffix, kind]) => ({ tag: `${referrersTagOf(subject)}.${suffix}`, kind }));
 }
