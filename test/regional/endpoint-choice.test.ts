@@ -1,6 +1,6 @@
 /**
  * endpointChoice "fastest": the regional cache (a real docker-registry behind
- * a front that passes bodies at 2 MiB/s, as over this office's link to it) is
+ * a front that passes bodies at 1 MiB/s, as over this office's link to it) is
  * listed first, the origin (a real docker-registry on loopback) second. Each
  * endpoint is measured by a real transfer, then blobs come from the one that
  * measured faster while it is healthy; "in-order" keeps the cache first.
@@ -56,7 +56,7 @@ describe('endpoint choice', () => {
     origin = await startRegistry({ name: 'origin' });
     await pushSampleLayout(layout, { registryHost: cacheRegistry.host, repository: 'library/app' });
     await pushSampleLayout(layout, { registryHost: origin.host, repository: 'library/app' });
-    slowCache = await startFront({ target: cacheRegistry.url, bytesPerSecond: 2 * MiB });
+    slowCache = await startFront({ target: cacheRegistry.url, bytesPerSecond: 1 * MiB });
   });
   after(async () => {
     for (const layover of started) await layover.stop();
