@@ -10,7 +10,7 @@ import { headerValue } from '../core/upstream/registry-client.js';
 import { electFetcher } from './election.js';
 import type { OfficeKey } from './office-key.js';
 import { PeerClient } from './peer-client.js';
-import { PROBE_DIGEST, peerKey, type DigestState, type PeerAddress, type WhoAnswer } from './peer-protocol.js';
+import { PROBE_DIGEST, peerKey, type PeerAddress, type WhoAnswer } from './peer-protocol.js';
 import { createPeerServer } from './peer-server.js';
 import { PeerSet, type Peer } from './peer-set.js';
 import { PeerBlobSource } from './peer-source.js';
@@ -54,6 +54,8 @@ interface LocalState {
   decide: () => void;
   /** The ingest being filled from peers (phase 'peer'). */
   ingest?: Ingest;
+  /** The member whose bytes are arriving now (phase 'peer'). */
+  follows?: string;
 }
 
 /**
@@ -180,8 +182,10 @@ export class OfficeMesh {
     const size = await this.options.store.sizeOf(digest);
     if (size !== undefined) return { member: this.self, state: 'has', size };
     const local = this.states.get(digest);
-    const state: DigestState = !local ? 'none' : local.phase === 'deciding' ? 'wanting' : 'fetching';
-    return { member: this.self, state };
+    if (!local) return { member: this.self, state: 'none' };
+    if (local.phase === 'deciding') return { member: this.self, state: 'wanting' };
+    if (local.phase === 'wan') return { member: this.self, state: 'fetching', source: 'wan' };
+    return { member: this.self, state: 'fetching', source: 'peer', ...(local.follows ? { follows: local.follows } : {}) };
   }
 
   private async blobFor(digest: string): Promise<{ file: string; size: number } | { ingest: Ingest; size: number } | undefined> {
@@ -245,7 +249,7 @@ export class OfficeMesh {
       const ingest = await this.options.store.createIngest(req.digest, size);
       state.ingest = ingest;
       this.enter(state, 'peer');
-      const filled = await this.fill(ingest, sources, req);
+      const filled = await this.fill(ingest, sources, req, state);
       this.forget(req.digest, state);
       if (filled) return ingest;
       this.enter(state, 'wan'); // what the peers sent was wrong: the upstream, from the start
@@ -260,12 +264,23 @@ export class OfficeMesh {
     }
   }
 
-  /** Peers to fetch from in order, or undefined when this Layover is the one to go to the WAN. */
+  /**
+   * Peers to fetch from in order, or undefined when this Layover is the one to
+   * go to the WAN. A holder comes first, then the member fetching from the
+   * WAN; a member already following this one means this one fetches; one
+   * following another member is followed in turn (the chain ends at the WAN
+   * fetcher). With none of these, the members wanting the digest now elect.
+   */
   private async chooseSources(digest: string, live: Peer[]): Promise<Peer[] | undefined> {
     const answers = (await Promise.all(live.map((peer) => this.ask(peer, digest)))).flatMap((answer) => answer ?? []);
-    const holders = answers.filter(({ answer }) => answer.state === 'has').map(({ peer }) => peer);
-    const fetchers = answers.filter(({ answer }) => answer.state === 'fetching').map(({ peer }) => peer);
-    if (holders.length + fetchers.length > 0) return [...holders, ...fetchers];
+    const where = (test: (answer: WhoAnswer) => boolean) => answers.filter(({ answer }) => test(answer)).map(({ peer }) => peer);
+    const holders = where((answer) => answer.state === 'has');
+    if (holders.length > 0) return holders;
+    const wanFetchers = where((answer) => answer.state === 'fetching' && answer.source === 'wan');
+    const chain = where((answer) => answer.state === 'fetching' && answer.source === 'peer' && answer.follows !== this.self);
+    if (wanFetchers.length > 0) return [...wanFetchers, ...chain];
+    if (answers.some(({ answer }) => answer.state === 'fetching' && answer.follows === this.self)) return undefined;
+    if (chain.length > 0) return chain;
     await delay(GATHER_MS);
     const candidates = new Set([this.self, ...answers.filter(({ answer }) => answer.state === 'wanting').map(({ answer }) => answer.member), ...this.recentWants(digest)]);
     const elected = electFetcher(digest, candidates);
@@ -291,13 +306,14 @@ export class OfficeMesh {
    * the blob verified; false when its bytes were wrong (the peers that sent
    * them are dropped for the session).
    */
-  private async fill(ingest: Ingest, sources: Peer[], req: BlobRequest): Promise<boolean> {
+  private async fill(ingest: Ingest, sources: Peer[], req: BlobRequest, state: LocalState): Promise<boolean> {
     const size = ingest.expectedSize!;
     const contributors = new Set<Peer>();
     const controller = new AbortController();
     for (const peer of sources) {
       if (ingest.bytesWritten >= size) break;
       if (peer.state !== 'live') continue;
+      state.follows = peer.member;
       const source = new PeerBlobSource(peer, this.client, (bytes) => {
         this.counters.bytesReceived += bytes;
         this.counters.wanBytesSaved += bytes;
@@ -321,6 +337,7 @@ export class OfficeMesh {
       }
     }
     if (ingest.state !== 'writing') return false;
+    delete state.follows;
     if (ingest.bytesWritten < size) await this.resumeFromUpstream(ingest, req);
     try {
       await ingest.finish();

@@ -4,7 +4,7 @@ import { BLOBS_PATH, WHO_PATH, type PeerAddress, type WhoAnswer } from './peer-p
 import { HEADERS, signRequest, verifyAnswer } from './signing.js';
 
 /** A question to a peer is answered at LAN speed or not at all: a peer that takes longer is dropped, never waited on. */
-export const WHO_TIMEOUT_MS = 1_500;
+export const WHO_TIMEOUT_MS = 2_500;
 /** A blob request may wait while the peer decides who fetches (a fraction of a second) and for its WAN headers. */
 const BLOB_HEADERS_TIMEOUT_MS = 15_000;
 /** Bytes stop arriving for this long: the peer is gone, and the transfer continues elsewhere with Range. */

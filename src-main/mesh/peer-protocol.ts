@@ -16,8 +16,10 @@ export interface WhoAnswer {
   member: string;
   state: DigestState;
   size?: number;
-  /** Members this one has heard wanting the digest (it counts them in its own election). */
-  wanting?: string[];
+  /** While fetching: from the WAN (the elected fetcher) or from another member. */
+  source?: 'wan' | 'peer';
+  /** While fetching from another member: which one (a member that sees itself here is the one to go to the WAN). */
+  follows?: string;
 }
 
 /** Where a peer listens: host (an IPv4/IPv6 address or name) and port. */

@@ -6,7 +6,7 @@
  * every process and namespace, and checks that none is left.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { SampleImageSpec, SampleLayoutResult } from '../../../src-main/demo/sample-images.js';
@@ -86,6 +86,8 @@ export async function startOffice(options: OfficeOptions): Promise<Office> {
     await lan?.destroy();
     const left = lan ? await lan.namespaces() : [];
     await seed?.destroy();
+    // MESH_KEEP_LOGS=DIR keeps every process's log for a look after the run.
+    if (process.env.MESH_KEEP_LOGS) await cp(work, process.env.MESH_KEEP_LOGS, { recursive: true, filter: (path) => !path.includes('/layout') && !path.includes('/data-') || path.endsWith('.log') });
     await removeTempDir(work);
     assert.deepEqual(left, [], 'every namespace, bridge and veth is removed');
   };
