@@ -9,7 +9,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, readFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
+import { cp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { createWriteStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -155,6 +155,14 @@ describe('courier bundles: export from A, import into B with no upstream, pull f
     assert.ok(!b.instance.core.pins.isPinned(blob0(image), Date.now() + 8 * 24 * 3600 * 1000), 'the pin ends after 7 days');
   });
 
+  test('on a terminal, export shows a progress bar', async () => {
+    // util-linux script(1) gives the command a pseudo-terminal, as a person's shell would.
+    const command = [process.execPath, '--import', 'tsx', CLI_MAIN, 'export', 'library/app:1.0', '--out', join(work, 'tty-export'), ...adminOf(a)].join(' ');
+    const result = await runCommand('script', ['-qec', command, '/dev/null'], { env: process.env, timeoutMs: 120_000 });
+    assert.equal(result.code, 0, result.stdout);
+    assert.match(result.stdout, /export [\u2588\u2591]{30} 100% \| .* of .* \| \d+\/\d+ blobs/, 'a bar that reached 100%');
+  });
+
   test('importing again skips everything already stored (how an interrupted import resumes)', async () => {
     const result = await layover(['import', join(work, 'app-1.0.tar'), ...adminOf(b)]);
     assert.equal(result.code, 0, result.stderr);
@@ -248,6 +256,19 @@ describe('courier bundles: export from A, import into B with no upstream, pull f
       assert.equal(imported.added.length, tagOf('1.1').blobs.length - 1);
       assert.equal(c.instance.core.metadata.getTag('docker.io', 'library/app', '1.1'), undefined);
       assert.equal(await c.instance.core.store.sizeOf(layer.digest), undefined);
+    });
+
+    test('a layout missing a blob: the manifest needing it and its tag refused, naming the blob', async () => {
+      const dir = join(work, 'missing-blob');
+      await cp(join(work, 'app-1.1-full'), dir, { recursive: true });
+      const layer = tagOf('1.1').manifests[0]!.layers[1]!;
+      await rm(join(dir, 'blobs', 'sha256', layer.digest.slice(7)));
+      const result = await importIntoC(dir);
+      assert.notEqual(result.code, 0);
+      const imported = lastJson<ImportJson>(result);
+      assert.deepEqual(imported.refused.map((r) => r.entry), [`manifest ${tagOf('1.1').digest}`, 'tag docker.io/library/app:1.1']);
+      assert.equal(imported.refused[0]!.reason, `it needs blob ${layer.digest}, which is neither in the bundle nor in this Layover`);
+      assert.equal(c.instance.core.metadata.getTag('docker.io', 'library/app', '1.1'), undefined);
     });
 
     test('a truncated tar: refused, naming where it broke; no tag visible', async () => {
