@@ -206,7 +206,8 @@ function Upstreams({ registries }: { registries: RegistryStatus[] }) {
           </h3>
           <ol className="endpoint-list">
             {registry.endpoints.map((endpoint, index) => {
-              const role = registry.endpoints.length > 1 && index === registry.endpoints.length - 1 ? 'origin' : index === 0 && registry.endpoints.length > 1 ? 'first' : undefined;
+              // With "fastest" the measured figures, not the position, decide who is asked first.
+              const role = registry.endpoints.length > 1 && index === registry.endpoints.length - 1 ? 'origin' : index === 0 && registry.endpoints.length > 1 && registry.endpointChoice !== 'fastest' ? 'first' : undefined;
               return (
                 <li key={endpoint.url} className="endpoint" data-testid="endpoint-row" data-url={endpoint.url}>
                   <div className="endpoint-head">

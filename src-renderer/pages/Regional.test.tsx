@@ -36,6 +36,7 @@ describe('regional caches in the dashboard', () => {
     expect(within(hub).getByTestId('endpoint-choice').textContent).toContain('fastest healthy endpoint first');
     const rows = within(hub).getAllByTestId('endpoint-row');
     expect(within(rows[0]!).getByTestId('endpoint-prefix').textContent).toBe(' as hub-proxy/…');
+    expect(rows[0]!.textContent).not.toContain('tried first');
     expect(rows.map((row) => within(row).getByTestId('endpoint-throughput').textContent)).toEqual(['3.0 MiB/s', '40.0 MiB/s']);
     expect(within(rows[1]!).getByTestId('pull-limit').textContent).toBe('14 of 100 pulls left per 6 h · counted for 192.0.2.10');
     expect(within(rows[0]!).queryByTestId('pull-limit')).toBeNull();
