@@ -4,11 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import type { LayoverApi } from '../api/layover-api.js';
 import type { BundleSelection, BundleTask, ExportRequest } from '../api/types.js';
 import { formatBytes } from '../api/format.js';
 import { CliError } from './errors.js';
+import { TerminalProgress } from './terminal-progress.js';
 import { connectAdmin } from './admin-connection.js';
 import { prefetchRequest, reportingFailures } from './prefetch-commands.js';
 
@@ -138,11 +138,10 @@ async function stageStandardInput(api: LayoverApi): Promise<string> {
 // ---------------------------------------------------------------- progress
 
 const POLL_INTERVAL_MS = 300;
-const LINE_INTERVAL_MS = 2_000;
 
 /** Polls the task until it ends (Node 20 has no EventSource for the live events); a bar on a terminal, lines elsewhere. */
 async function followTask(api: LayoverApi, started: BundleTask): Promise<BundleTask> {
-  const display = process.stdout.isTTY ? barDisplay(process.stdout) : lineDisplay(process.stdout);
+  const display = createTaskDisplay(process.stdout);
   try {
     for (;;) {
       const task = (await api.listBundleTasks()).find((candidate) => candidate.id === started.id);
@@ -162,40 +161,18 @@ interface TaskDisplay {
   stop(): void;
 }
 
-function lineDisplay(stream: NodeJS.WritableStream): TaskDisplay {
-  let lastStep = '';
-  let lastLineAt = 0;
+/** A bar on a terminal; elsewhere a line when the step changes, and every few seconds while bytes move. */
+function createTaskDisplay(stream: NodeJS.WriteStream): TaskDisplay {
+  const progress = new TerminalProgress(stream, { live: TerminalProgress.isTerminal(stream) });
   return {
     update(task) {
-      const now = Date.now();
-      if (task.step === lastStep && now - lastLineAt < LINE_INTERVAL_MS) return;
-      lastStep = task.step;
-      lastLineAt = now;
-      stream.write(`${task.kind} ${task.path}: ${task.step}: ${formatBytes(task.bytesDone)} of ${formatBytes(task.bytesTotal)} (${task.blobsDone} of ${task.blobsTotal} blobs)\n`);
-    },
-    stop() {},
-  };
-}
-
-function barDisplay(stream: NodeJS.WriteStream): TaskDisplay {
-  const bar = new cliProgress.SingleBar({
-    stream, format: '{kind} {bar} {percentage}% | {done} of {total} | {blobs} | {step}', hideCursor: true, barsize: 30,
-  }, cliProgress.Presets.shades_classic);
-  let started = false;
-  return {
-    update(task) {
-      const payload = { kind: task.kind, done: formatBytes(task.bytesDone), total: formatBytes(task.bytesTotal), blobs: `${task.blobsDone}/${task.blobsTotal} blobs`, step: task.step };
-      const total = Math.max(task.bytesTotal, 1);
-      if (!started) bar.start(total, task.bytesDone, payload);
-      else {
-        bar.setTotal(total);
-        bar.update(task.bytesDone, payload);
+      const detail = `${formatBytes(task.bytesDone)} of ${formatBytes(task.bytesTotal)} | ${task.blobsDone}/${task.blobsTotal} blobs | ${task.step}`;
+      if (progress.live) progress.row(task.id, { label: task.kind, done: task.bytesDone, total: task.bytesTotal, detail });
+      else if (progress.lineDue(task.id, task.step, task.bytesDone)) {
+        progress.line(`${task.kind} ${task.path}: ${task.step}: ${formatBytes(task.bytesDone)} of ${formatBytes(task.bytesTotal)} (${task.blobsDone} of ${task.blobsTotal} blobs)`);
       }
-      started = true;
     },
-    stop() {
-      if (started) bar.stop();
-    },
+    stop: () => progress.stop(),
   };
 }
 
