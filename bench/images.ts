@@ -35,8 +35,10 @@ export interface BenchImages {
   burst: BenchImage[];
   /** One per round: docker pull (case 6). */
   docker: BenchImage[];
-  /** A small image whose tag is resolved again and again (case 5). */
+  /** A small image whose tag is resolved again and again (case 5), and the warm requests of the grown store (case 8). */
   tags: BenchImage;
+  /** One large blob per cache, fetched cold and then warm by many clients (case 7); empty when the case does not run. */
+  memory: BenchBlob[];
 }
 
 /** How a cold image's bytes split over its layers: a big base, a runtime, the app, a thin top. */
@@ -57,8 +59,9 @@ export async function prepareImages(options: BenchOptions, upstream: TestRegistr
     burst: rounds.map((round) => planned(`burst-r${round}`, `library/bench-burst-r${round}`, BURST_SPLIT, options.concurrentImageBytes)),
     docker: rounds.map((round) => planned(`docker-r${round}`, `library/bench-docker-r${round}`, COLD_SPLIT, options.imageBytes)),
     tags: planned('tags', 'library/bench-tags', [1], 64 * 1024),
+    memory: options.cases.has('memory') ? ['layover', 'peer'].map((cache) => planned(`memory-${cache}`, `bench/memory-${cache}`, [1], options.memoryBlobBytes)) : [],
   };
-  const all = [plan.warm, ...plan.cold, ...plan.burst, ...plan.docker, plan.tags];
+  const all = [plan.warm, ...plan.cold, ...plan.burst, ...plan.docker, plan.tags, ...plan.memory];
   const layoutDir = join(workDir, 'layout');
   log(`generating ${all.length} images`);
   const layout = await writeSampleLayout(layoutDir, all.map((image) => image.spec));
@@ -67,9 +70,13 @@ export async function prepareImages(options: BenchOptions, upstream: TestRegistr
     pushLayoutTag({ layoutDir, tag: image.spec.tag, registryHost: upstream.host, repository: image.repository, destinationTag: 'latest' }));
   const tagOf = (image: Planned) => layout.tags.find((tag) => tag.tag === image.spec.tag)!;
   const describe = (image: Planned): BenchImage => summary(image.repository, tagOf(image));
-  const warmLayer = tagOf(plan.warm).manifests[0]!.layers[0]!;
+  const blobOf = (image: Planned): BenchBlob => {
+    const layer = tagOf(image).manifests[0]!.layers[0]!;
+    return { repository: image.repository, digest: layer.digest, size: layer.size };
+  };
   return {
-    warmBlob: { repository: plan.warm.repository, digest: warmLayer.digest, size: warmLayer.size },
+    warmBlob: blobOf(plan.warm),
+    memory: plan.memory.map(blobOf),
     cold: plan.cold.map(describe),
     burst: plan.burst.map(describe),
     docker: plan.docker.map(describe),

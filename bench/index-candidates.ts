@@ -9,17 +9,22 @@
  *
  *   node --import tsx bench/index-candidates.ts             # 100,000 blobs, 2,000 repos x 50 tags
  *   node --import tsx bench/index-candidates.ts --quick     # 5,000 blobs, 100 repos x 50 tags
+ *   node --import tsx bench/index-candidates.ts --readme    # and write the table into README.md (full runs only)
  *
  * lmdb is the project's dependency. node-sqlite3-wasm is not: the bench finds
  * it when installed (`npm install --no-save node-sqlite3-wasm`), or in the
  * package folder that BENCH_SQLITE_WASM names, and says so when it is absent.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { describeMachine, describeRevision } from './machine.js';
+import { replaceBlock } from './report.js';
+
+const REPO_ROOT = join(import.meta.dirname, '..');
 
 interface Shape {
   blobs: number;
@@ -368,9 +373,19 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(phase === 'load' ? await load(name, shape, dir) : await measure(name, shape, dir)));
     return;
   }
+  const startLoad = loadavg()[0]!;
   const results = CANDIDATES.map((name) => runCandidate(name, quick));
-  console.log(`Node ${process.version}, ${process.platform}-${process.arch}, load average ${loadavg()[0]!.toFixed(1)}`);
+  const machine = describeMachine();
+  const heading = `Measured ${machine.date.slice(0, 16).replace('T', ' ')} UTC by \`bench/index-candidates.ts\` on Layover ${describeRevision(REPO_ROOT)}: ` +
+    `${machine.cpuModel}, ${machine.cores} cores, Node ${process.version}, ${process.platform}-${process.arch}; load average ${startLoad.toFixed(1)} at the start (other work shared the machine). Medians; each candidate in a process of its own.`;
+  console.log(heading);
   console.log(table(shape, results));
+  if (args.includes('--readme')) {
+    if (quick) throw new Error('--readme writes the full-size figures only: run without --quick');
+    const readme = join(REPO_ROOT, 'README.md');
+    writeFileSync(readme, replaceBlock(readFileSync(readme, 'utf8'), ['<!-- index-candidates:start -->', '<!-- index-candidates:end -->'], `${heading}\n\n${table(shape, results)}\n`, 'node --import tsx bench/index-candidates.ts --readme'));
+    console.log(`wrote the table into ${readme}`);
+  }
 }
 
 await main();

@@ -55,6 +55,21 @@ export function currentRss(pids: number[]): number {
   return pids.reduce((sum, pid) => sum + statusKiB(pid, 'VmRSS') * 1024, 0);
 }
 
+/** Resident memory split the kernel's way: anonymous (heap, buffers) and file-backed (code, the mapped index). */
+export function residentSplit(pid: number): { rss: number; anon: number; file: number } {
+  return { rss: statusKiB(pid, 'VmRSS') * 1024, anon: statusKiB(pid, 'RssAnon') * 1024, file: statusKiB(pid, 'RssFile') * 1024 };
+}
+
+/** CPU seconds (user + system) the process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of /proc/<pid>/stat, 12 and 13 after "pid (comm)", in clock ticks (100 a second).
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
 /** Starts a new high-water mark at the current RSS. */
 export function resetPeakRss(pids: number[]): void {
   for (const pid of pids) {
@@ -66,7 +81,7 @@ export function resetPeakRss(pids: number[]): void {
   }
 }
 
-function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+function statusKiB(pid: number, field: 'VmHWM' | 'VmRSS' | 'RssAnon' | 'RssFile'): number {
   try {
     const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) : 0;

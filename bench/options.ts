@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeLink, parseLink, type Link } from '../src-main/demo/link-shaper.js';
 
-export const CASES = ['warm', 'cold', 'concurrent', 'tags', 'docker', 'mesh'] as const;
+export const CASES = ['warm', 'cold', 'concurrent', 'tags', 'docker', 'memory', 'grown', 'mesh'] as const;
 export type CaseName = (typeof CASES)[number];
 
 export interface BenchOptions {
@@ -33,6 +33,20 @@ export interface BenchOptions {
   /** Run case 6 (docker pull) if dockerd is installed and we are root; 'on' fails without it. */
   docker: 'auto' | 'on' | 'off';
   cases: Set<CaseName>;
+  /** Case 7: the blob 16 clients fetch cold, then warm, for each server's peak memory. */
+  memoryBlobBytes: number;
+  memoryClients: number;
+  /** Case 8, the grown store: repositories × tags (50 blobs per repository). */
+  grownRepositories: number;
+  grownTags: number;
+  /** Rounds of warm requests per store, each this long, with this many keep-alive clients. */
+  grownRounds: number;
+  grownSeconds: number;
+  grownClients: number;
+  /** How long each Layover is watched idle, for its CPU time. */
+  idleSeconds: number;
+  /** Write the results into README.md between its bench markers (full runs only). */
+  readme: boolean;
   /** Where results.json and results.md go. */
   outDir: string;
   /** Run Layover under --cpu-prof; the profiles land here. */
@@ -54,6 +68,14 @@ const FULL = {
   concurrentImageMiB: 16,
   rounds: 3,
   tagRequests: 100,
+  memoryBlobMiB: 128,
+  memoryClients: 16,
+  grownRepositories: 2000,
+  grownTags: 50,
+  grownRounds: 3,
+  grownSeconds: 10,
+  grownClients: 4,
+  idleSeconds: 10,
 };
 
 const QUICK: typeof FULL = {
@@ -66,6 +88,14 @@ const QUICK: typeof FULL = {
   concurrentImageMiB: 2,
   rounds: 2,
   tagRequests: 10,
+  memoryBlobMiB: 8,
+  memoryClients: 4,
+  grownRepositories: 40,
+  grownTags: 10,
+  grownRounds: 1,
+  grownSeconds: 2,
+  grownClients: 4,
+  idleSeconds: 2,
 };
 
 export const USAGE = `node --import tsx bench/run.ts [options]
@@ -80,6 +110,14 @@ export const USAGE = `node --import tsx bench/run.ts [options]
   --concurrent-image-mib N   image for the concurrent case (default ${FULL.concurrentImageMiB}; env BENCH_CONCURRENT_IMAGE_MIB)
   --rounds N                 rounds of the cold cases (default ${FULL.rounds}; env BENCH_ROUNDS)
   --tag-requests N           manifest-by-tag requests per server and state (default ${FULL.tagRequests}; env BENCH_TAG_REQUESTS)
+  --memory-blob-mib N        blob fetched cold then warm by many clients for peak memory (default ${FULL.memoryBlobMiB}; env BENCH_MEMORY_BLOB_MIB)
+  --memory-clients N         clients of that case (default ${FULL.memoryClients}; env BENCH_MEMORY_CLIENTS)
+  --grown-repositories N     grown store: repositories, 50 blobs each (default ${FULL.grownRepositories}; env BENCH_GROWN_REPOSITORIES)
+  --grown-tags N             grown store: tags per repository (default ${FULL.grownTags}; env BENCH_GROWN_TAGS)
+  --grown-rounds N           grown store: rounds of warm requests per store (default ${FULL.grownRounds}; env BENCH_GROWN_ROUNDS)
+  --grown-seconds N          grown store: seconds per round (default ${FULL.grownSeconds}; env BENCH_GROWN_SECONDS)
+  --idle-seconds N           grown store: seconds each Layover is watched idle (default ${FULL.idleSeconds}; env BENCH_IDLE_SECONDS)
+  --no-readme                do not write README.md's bench blocks (a --quick run never does)
   --docker auto|on|off       case 6 (default auto: when dockerd is installed and we are root; env BENCH_DOCKER)
   --cases a,b                subset of ${CASES.join(',')} (env BENCH_CASES)
   --out DIR                  results directory (default bench/results; env BENCH_OUT)
@@ -108,6 +146,14 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       out: { type: 'string' },
       'cpu-prof': { type: 'string' },
       'no-build': { type: 'boolean' },
+      'no-readme': { type: 'boolean' },
+      'memory-blob-mib': { type: 'string' },
+      'memory-clients': { type: 'string' },
+      'grown-repositories': { type: 'string' },
+      'grown-tags': { type: 'string' },
+      'grown-rounds': { type: 'string' },
+      'grown-seconds': { type: 'string' },
+      'idle-seconds': { type: 'string' },
     },
   });
   if (values.help) return 'help';
@@ -131,6 +177,15 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     outDir: pick(values.out, 'BENCH_OUT') ?? join(REPO_ROOT, 'bench', 'results'),
     ...(values['cpu-prof'] ? { cpuProfileDir: values['cpu-prof'] } : {}),
     build: !values['no-build'],
+    memoryBlobBytes: Math.round(number(values['memory-blob-mib'], 'BENCH_MEMORY_BLOB_MIB', base.memoryBlobMiB) * MiB),
+    memoryClients: Math.round(number(values['memory-clients'], 'BENCH_MEMORY_CLIENTS', base.memoryClients)),
+    grownRepositories: Math.round(number(values['grown-repositories'], 'BENCH_GROWN_REPOSITORIES', base.grownRepositories)),
+    grownTags: Math.round(number(values['grown-tags'], 'BENCH_GROWN_TAGS', base.grownTags)),
+    grownRounds: Math.round(number(values['grown-rounds'], 'BENCH_GROWN_ROUNDS', base.grownRounds)),
+    grownSeconds: number(values['grown-seconds'], 'BENCH_GROWN_SECONDS', base.grownSeconds),
+    grownClients: base.grownClients,
+    idleSeconds: number(values['idle-seconds'], 'BENCH_IDLE_SECONDS', base.idleSeconds),
+    readme: !quick && !values['no-readme'],
   };
 }
 
@@ -143,6 +198,8 @@ export function describeOptions(options: BenchOptions): string {
     `image ${mib(options.imageBytes)}`,
     `${options.concurrentClients} concurrent clients on ${mib(options.concurrentImageBytes)}`,
     `${options.rounds} cold rounds, ${options.warmRounds} warm rounds`,
+    `${options.memoryClients} clients cold then warm on ${mib(options.memoryBlobBytes)}`,
+    `grown store ${options.grownRepositories} repositories × ${options.grownTags} tags, ${options.grownClients} clients, ${options.grownRounds} × ${options.grownSeconds} s`,
   ].join('; ');
 }
 

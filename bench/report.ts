@@ -4,12 +4,14 @@
  * samples included) and results.md. Targets are ratios within this run; no
  * absolute time is ever a pass/fail test.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeLink } from '../src-main/demo/link-shaper.js';
+import type { BlobMemoryResult } from './cases/blob-memory.js';
 import type { ColdResult } from './cases/cold.js';
 import type { ConcurrentResult } from './cases/concurrent.js';
 import type { DockerResult } from './cases/docker.js';
+import type { GrownResult, StoreMeasurement } from './cases/grown.js';
 import type { TagsResult } from './cases/tags.js';
 import type { WarmResult } from './cases/warm.js';
 import type { MachineInfo } from './machine.js';
@@ -23,6 +25,8 @@ export interface BenchResults {
   concurrent?: ConcurrentResult;
   tags?: TagsResult;
   docker?: DockerResult;
+  memory?: BlobMemoryResult;
+  grown?: GrownResult;
   /** Cases that did not run, and why. */
   skipped: Record<string, string>;
 }
@@ -59,7 +63,89 @@ export function buildTable(results: BenchResults, options: BenchOptions): Row[] 
     ...memoryRows(results),
     ...tagRows(results.tags),
     ...dockerRows(results.docker, results.skipped.docker),
+    ...blobMemoryRows(results.memory),
   ];
+}
+
+/** Issue 13, part 6: peak memory with many clients on one large blob, against the peer; idle memory of a fresh serve. */
+function blobMemoryRows(memory: BlobMemoryResult | undefined): Row[] {
+  if (!memory) return [];
+  const peaks = (name: ServerName) => memory.peakRssBytes[name];
+  const layover = peaks('layover');
+  const peer = peaks('distribution');
+  const worst = (peak: { cold: number; warm: number } | undefined) => (peak ? Math.max(peak.cold, peak.warm) / MiB : Number.NaN);
+  const vsPeer = ratio(worst(layover), worst(peer));
+  const both = (peak: { cold: number; warm: number } | undefined) => (peak ? `${fixed(peak.cold / MiB, 0)} / ${fixed(peak.warm / MiB, 0)}` : 'n/a');
+  const rows: Row[] = [{
+    case: `7. Peak resident memory, ${memory.clients} clients on a ${mib(memory.blobBytes)} blob, cold / warm (MiB)`,
+    layover: both(layover),
+    peer: both(peer),
+    nginx: '—',
+    ratio: `${times(vsPeer)} peer (the higher of cold and warm)`,
+    target: '≤ 1.25× peer',
+    met: verdict(vsPeer <= 1.25, vsPeer),
+  }];
+  if (memory.idleRssBytes !== undefined) {
+    const idle = memory.idleRssBytes / MiB;
+    rows.push({
+      case: `7. Idle resident memory of a fresh layover serve (MiB, median of ${memory.idleStarts ?? 1} starts)`,
+      layover: fixed(idle, 1),
+      peer: '—',
+      nginx: '—',
+      ratio: '—',
+      target: '< 80 MiB',
+      met: verdict(idle < 80, idle),
+    });
+  }
+  return rows;
+}
+
+export interface GrownSummary {
+  rps: number;
+  p99: number;
+}
+
+/** Median over rounds of requests/s, and of each round's p99. */
+export function summarizeStore(store: StoreMeasurement): GrownSummary {
+  return {
+    rps: median(store.samples.map((sample) => sample.requests / sample.seconds)),
+    p99: median(store.samples.map((sample) => percentile(sample.latenciesMs, 99))),
+  };
+}
+
+/** Tolerance for "idle CPU ≈ 0": a tenth of a CPU-second per 10 s. */
+const IDLE_CPU_LIMIT = 0.1;
+
+/** The grown-store case (issue 13) as its own table, and its goals with what was measured. */
+export function renderGrown(grown: GrownResult, revision: string, date: string): string {
+  const fresh = summarizeStore(grown.stores.fresh);
+  const big = summarizeStore(grown.stores.grown);
+  const number = (value: number) => Math.round(value).toLocaleString('en-US');
+  const memory = (store: StoreMeasurement) =>
+    `${fixed(store.rssBytes / MiB, 0)} MiB (${fixed(store.rssAnonBytes / MiB, 0)} anonymous + ${fixed(store.rssFileBytes / MiB, 0)} file-backed)`;
+  const row = (label: string, store: StoreMeasurement, summary: GrownSummary) =>
+    `| ${label} | ${store.indexFileBytes !== undefined ? mib(store.indexFileBytes) : '—'} | ${fixed(store.readyMs / 1000, 2)} s | ${fixed(store.checkDoneMs / 1000, 1)} s | ${number(summary.rps)} | ${fixed(summary.p99, 1)} ms | ${fixed(store.idleCpuPer10s, 2)} s per 10 s | ${memory(store)} |`;
+  const rpsRatio = ratio(big.rps, fresh.rps);
+  const p99Ratio = ratio(big.p99, fresh.p99);
+  const extraMiB = (grown.stores.grown.rssBytes - grown.stores.fresh.rssBytes) / MiB;
+  const idle = Math.max(grown.stores.fresh.idleCpuPer10s, grown.stores.grown.idleCpuPer10s);
+  const goal = (text: string, measured: string, ok: boolean, ...values: number[]) => `| ${text} | ${measured} | ${verdict(ok, ...values)} |`;
+  return [
+    `Grown store (issue 13), measured ${date.slice(0, 16).replace('T', ' ')} UTC on Layover ${revision}: the same warm requests (manifest by tag, manifest by digest, a 64 KiB blob) from ${grown.clients} keep-alive clients, office rate limits lifted, against a fresh \`layover serve\` and one whose store was grown to ${number(grown.grown.blobs)} blobs, ${number(grown.grown.repositories)} repositories × ${number(grown.grown.tags / Math.max(1, grown.grown.repositories))} tags (grown in ${fixed(grown.grown.ms / 1000, 0)} s with the store's own code). Both run at once; rounds alternate; medians.`,
+    '',
+    '| store | index file | ready after start | background check done after | requests/s | p99 | CPU while idle | resident memory after the load |',
+    '|---|---|---|---|---|---|---|---|',
+    row('fresh', grown.stores.fresh, fresh),
+    row(`${number(grown.grown.blobs)} blobs, ${number(grown.grown.repositories)} repos`, grown.stores.grown, big),
+    '',
+    '| goal | measured | met? |',
+    '|---|---|---|',
+    goal('requests/s, grown ÷ fresh ≥ 0.8×', times(rpsRatio), rpsRatio >= 0.8, rpsRatio),
+    goal('p99, grown ÷ fresh ≤ 2×', times(p99Ratio), p99Ratio <= 2, p99Ratio),
+    goal('ready after start ≤ 2 s (grown)', `${fixed(grown.stores.grown.readyMs / 1000, 2)} s (fresh ${fixed(grown.stores.fresh.readyMs / 1000, 2)} s)`, grown.stores.grown.readyMs <= 2000, grown.stores.grown.readyMs),
+    goal(`CPU while idle ≈ 0 (≤ ${IDLE_CPU_LIMIT} s per 10 s, after the background check)`, `${fixed(idle, 2)} s per 10 s`, idle <= IDLE_CPU_LIMIT, idle),
+    goal('resident memory ≤ fresh + 64 MiB', `fresh + ${fixed(extraMiB, 0)} MiB`, extraMiB <= 64, extraMiB),
+  ].join('\n');
 }
 
 function warmRows(warm: WarmResult | undefined): Row[] {
@@ -215,7 +301,34 @@ export function renderMarkdown(report: Report, options: BenchOptions): string {
   ];
   const skipped = Object.entries(report.results.skipped);
   if (skipped.length > 0) lines.push(...skipped.map(([name, why]) => `- Skipped ${name}: ${why}.`));
+  if (report.results.grown) lines.push('', '## Grown store', '', renderGrown(report.results.grown, report.revision, report.machine.date));
   return `${lines.join('\n')}\n`;
+}
+
+const README_BLOCKS = {
+  bench: ['<!-- bench:start -->', '<!-- bench:end -->'],
+  grown: ['<!-- bench-grown:start -->', '<!-- bench-grown:end -->'],
+} as const;
+
+/**
+ * Writes the run into README.md between its markers: the main table in the
+ * bench block, the grown-store table in its own block. Text outside the
+ * markers is left as it is; a block whose markers are missing is not written.
+ */
+export async function writeReadme(path: string, report: Report, options: BenchOptions): Promise<void> {
+  let text = await readFile(path, 'utf8');
+  const main = renderMarkdown({ ...report, results: { ...report.results, grown: undefined } }, options).replace(/^# Layover benchmark\n\n/, '');
+  text = replaceBlock(text, README_BLOCKS.bench, main);
+  if (report.results.grown) text = replaceBlock(text, README_BLOCKS.grown, `${renderGrown(report.results.grown, report.revision, report.machine.date)}\n`);
+  await writeFile(path, text);
+}
+
+/** The text with what lies between the two markers replaced by `body` (unchanged when a marker is missing). */
+export function replaceBlock(text: string, [start, end]: readonly [string, string], body: string, writer = 'npm run bench'): string {
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from === -1 || to < from) return text;
+  return `${text.slice(0, from + start.length)}\n<!-- Written by \`${writer}\`. Do not edit by hand. -->\n${body}${text.slice(to)}`;
 }
 
 export async function writeReport(outDir: string, report: Report, options: BenchOptions): Promise<{ json: string; markdown: string }> {

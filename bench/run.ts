@@ -16,17 +16,19 @@ import { LinkShaper } from '../src-main/demo/link-shaper.js';
 import { makeTempDir, removeTempDir, runChecked, stopAllProcesses } from '../test/support/process.js';
 import { REGISTRY_BINARY, startRegistry, type TestRegistry } from '../test/support/registry.js';
 import { SKOPEO_BINARY } from '../test/support/skopeo.js';
+import { runBlobMemory } from './cases/blob-memory.js';
 import { runCold } from './cases/cold.js';
 import { runConcurrent } from './cases/concurrent.js';
 import { dockerUnavailable, runDocker } from './cases/docker.js';
+import { runGrown } from './cases/grown.js';
+import { runMesh } from './cases/mesh.js';
 import { runTags } from './cases/tags.js';
 import { runWarm } from './cases/warm.js';
-import { runMesh } from './cases/mesh.js';
 import type { BenchContext } from './context.js';
 import { prepareImages } from './images.js';
 import { describeMachine, describeRevision } from './machine.js';
 import { describeOptions, parseOptions, USAGE, type BenchOptions } from './options.js';
-import { buildTable, renderMarkdown, writeReport, type BenchResults, type Report } from './report.js';
+import { buildTable, renderMarkdown, writeReadme, writeReport, type BenchResults, type Report } from './report.js';
 import { NGINX_BINARY, startLayoverServer, startPeerServer, type LayoverServer, type PeerServer } from './servers.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..');
@@ -54,6 +56,10 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     results,
   };
   const files = await writeReport(options.outDir, report, options);
+  if (options.readme) {
+    await writeReadme(join(REPO_ROOT, 'README.md'), report, options);
+    log('wrote the results into README.md');
+  }
   return { report, markdown: renderMarkdown(report, options), files };
 }
 
@@ -64,13 +70,15 @@ async function runCases(ctx: BenchContext): Promise<BenchResults> {
   if (cases.has('cold')) results.cold = await runCold(ctx);
   if (cases.has('concurrent')) results.concurrent = await runConcurrent(ctx);
   if (cases.has('tags')) results.tags = await runTags(ctx);
-  if (cases.has('mesh')) Object.assign(results, { mesh: await runMesh(ctx) });
   if (cases.has('docker')) {
     const unavailable = ctx.options.docker === 'off' ? 'turned off (--docker off)' : dockerUnavailable();
     if (unavailable && ctx.options.docker === 'on') throw new Error(`case 6 (docker pull) cannot run: ${unavailable}`);
     if (unavailable) results.skipped.docker = unavailable;
     else results.docker = await runDocker(ctx);
   }
+  if (cases.has('memory')) results.memory = await runBlobMemory(ctx);
+  if (cases.has('grown')) results.grown = await runGrown(ctx);
+  if (cases.has('mesh')) Object.assign(results, { mesh: await runMesh(ctx) });
   Object.assign(results, { bundles: await (await import('./cases/bundles.js')).runBundles(ctx) }); // courier bundles: writes bundles.json
   return results;
 }

@@ -51,15 +51,21 @@ export interface StartLayoverOptions {
   name: string;
   /** Written to settings.json; Layover's default is 300. */
   tagFreshnessSeconds?: number;
+  /** More of settings.json (say, the office limits). */
+  settings?: Record<string, unknown>;
   cpuProfileDir?: string;
+  /** Extra node flags before the CLI (say, --import of a tracer), and extra environment. */
+  nodeArgs?: string[];
+  env?: NodeJS.ProcessEnv;
 }
 
 /** `layover serve` as a user starts it, with its own data dir and a free mirror and admin port. */
 export async function startLayoverServer(options: StartLayoverOptions): Promise<LayoverServer> {
   const dataDir = join(options.workDir, options.name);
   await mkdir(dataDir, { recursive: true });
-  if (options.tagFreshnessSeconds !== undefined) {
-    await writeFile(join(dataDir, 'settings.json'), JSON.stringify({ schemaVersion: 1, tagFreshnessSeconds: options.tagFreshnessSeconds }));
+  if (options.tagFreshnessSeconds !== undefined || options.settings) {
+    const settings = { schemaVersion: 1, ...options.settings, ...(options.tagFreshnessSeconds !== undefined ? { tagFreshnessSeconds: options.tagFreshnessSeconds } : {}) };
+    await writeFile(join(dataDir, 'settings.json'), JSON.stringify(settings));
   }
   const [port, adminPort] = [await freePort(), await freePort()];
   const url = `http://${LOOPBACK}:${port}`;
@@ -67,9 +73,10 @@ export async function startLayoverServer(options: StartLayoverOptions): Promise<
   const child = await startProcess({
     name: options.name,
     command: process.execPath,
-    args: [...profiling, LAYOVER_CLI, 'serve', '--data', dataDir, '--listen', `${LOOPBACK}:${port}`, '--admin', `${LOOPBACK}:${adminPort}`, '--upstream', options.upstream],
+    args: [...profiling, ...(options.nodeArgs ?? []), LAYOVER_CLI, 'serve', '--data', dataDir, '--listen', `${LOOPBACK}:${port}`, '--admin', `${LOOPBACK}:${adminPort}`, '--upstream', options.upstream],
     logFile: join(options.workDir, `${options.name}.log`),
     ready: { kind: 'http', url: `${url}/v2/` },
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
   });
   return {
     name: 'layover',

@@ -1,4 +1,4 @@
-import { useEffect, useState, type DependencyList } from 'react';
+import { useState, type DependencyList } from 'react';
 import { useAsync, type AsyncState } from '../lib/use-async.js';
 
 /**
@@ -18,9 +18,15 @@ export interface CursorPages<T> extends AsyncState<T> {
 
 /** Loads page `cursor` with `load`; starts over at the first page when `deps` change. */
 export function useCursorPages<T extends { next?: string }>(load: (cursor: string | undefined) => Promise<T>, deps: DependencyList): CursorPages<T> {
-  // cursors[i] is what page i+1 was loaded with (undefined: the first page).
-  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
-  useEffect(() => setCursors([undefined]), deps); // eslint-disable-line react-hooks/exhaustive-deps
+  // cursors[i] is what page i+1 was loaded with (undefined: the first page). New deps (a search) start
+  // over at the first page in the same render, so no page is asked for with the old list's cursor.
+  const [state, setState] = useState<{ deps: DependencyList; cursors: Array<string | undefined> }>({ deps, cursors: [undefined] });
+  let cursors = state.cursors;
+  if (!sameDeps(state.deps, deps)) {
+    cursors = [undefined];
+    setState({ deps, cursors });
+  }
+  const setCursors = (update: (list: Array<string | undefined>) => Array<string | undefined>) => setState((current) => ({ ...current, cursors: update(current.cursors) }));
   const current = cursors.at(-1);
   const page = useAsync(() => load(current), [...deps, current]);
   return {
@@ -34,6 +40,10 @@ export function useCursorPages<T extends { next?: string }>(load: (cursor: strin
     },
     previous: () => setCursors((list) => (list.length > 1 ? list.slice(0, -1) : list)),
   };
+}
+
+function sameDeps(a: DependencyList, b: DependencyList): boolean {
+  return a.length === b.length && a.every((value, i) => Object.is(value, b[i]));
 }
 
 export function Pager({ pages, label, testId }: { pages: Pick<CursorPages<unknown>, 'pageNumber' | 'hasPrevious' | 'hasNext' | 'next' | 'previous' | 'loading'>; label: string; testId?: string }) {
