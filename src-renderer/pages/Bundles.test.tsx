@@ -23,8 +23,8 @@ describe('Export and Import pages', () => {
       selections: [{ kind: 'repository', repository: 'library/app', tags: { kind: 'exact', tags: ['1.0'] }, platforms: 'host' }],
       out: '/media/usb/app.tar', have: '/media/usb/office.json',
     }]);
-    expect((await screen.findByTestId('export-plan-size')).textContent).toBe('1 tag, 1 manifests and 3 blobs: 30.0 MiB');
-    expect(screen.getByTestId('export-plan-skipped').textContent).toContain('Leaving out 1 blobs (20.0 MiB)');
+    expect((await screen.findByTestId('export-plan-size')).textContent).toBe('1 tag, 1 manifest and 3 blobs: 30.0 MiB');
+    expect(screen.getByTestId('export-plan-skipped').textContent).toContain('Leaving out 1 blob (20.0 MiB)');
 
     await user.click(screen.getByTestId('export-start'));
     expect((await screen.findByTestId('bundle-task-state')).textContent).toBe('running');
@@ -37,7 +37,7 @@ describe('Export and Import pages', () => {
     act(() => fake.emit({ type: 'bundle', task }));
     expect(screen.getByLabelText('export progress').getAttribute('value')).toBe(String(12 * MiB));
     act(() => fake.emit({ type: 'bundle', task: { ...task, state: 'done', step: 'done', bytesDone: 30 * MiB, exported: { path: '/media/usb/app.tar', bytes: 30 * MiB, blobs: 3, manifests: 1, skippedBlobs: 1, skippedBytes: 20 * MiB, tags: 1 } } }));
-    expect(screen.getByTestId('export-written').textContent).toBe('Wrote /media/usb/app.tar: 30.0 MiB in 3 blobs and 1 manifests, leaving out 1 blobs the other side holds.');
+    expect(screen.getByTestId('export-written').textContent).toBe('Wrote /media/usb/app.tar: 30.0 MiB in 3 blobs and 1 manifest, leaving out 1 blob the other side holds.');
   });
 
   it('Export: choosing nothing is said, and nothing is asked', async () => {

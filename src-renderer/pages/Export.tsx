@@ -153,10 +153,10 @@ function PlanSummary({ plan }: { plan: ExportPlan }) {
   return (
     <Section title="Before writing" testId="export-plan">
       <p data-testid="export-plan-size">
-        {plan.tags.length} tag{plan.tags.length === 1 ? '' : 's'}, {plan.manifests} manifests and {plan.blobs} blobs: <strong>{formatBytes(plan.bytes)}</strong>
+        {count(plan.tags.length, 'tag')}, {count(plan.manifests, 'manifest')} and {count(plan.blobs, 'blob')}: <strong>{formatBytes(plan.bytes)}</strong>
       </p>
-      {plan.skippedBlobs > 0 ? <p data-testid="export-plan-skipped">Leaving out {plan.skippedBlobs} blobs ({formatBytes(plan.skippedBytes)}) the other side already holds.</p> : null}
-      {plan.missingBlobs > 0 ? <p>{plan.missingBlobs} blobs ({formatBytes(plan.missingBytes)}) are not in the cache and are fetched first.</p> : null}
+      {plan.skippedBlobs > 0 ? <p data-testid="export-plan-skipped">Leaving out {count(plan.skippedBlobs, 'blob')} ({formatBytes(plan.skippedBytes)}) the other side already holds.</p> : null}
+      {plan.missingBlobs > 0 ? <p>{count(plan.missingBlobs, 'blob')} ({formatBytes(plan.missingBytes)}) not in the cache: fetched first.</p> : null}
       <ul>
         {plan.tags.map((tag) => (
           <li key={`${tag.registry}/${tag.repository}:${tag.tag}`}>
@@ -178,13 +178,13 @@ export function TaskProgress({ task }: { task: BundleTask }) {
       </p>
       <ProgressBar value={task.bytesDone} max={task.bytesTotal} label={`${task.kind} progress`} testId="bundle-task-progress" />
       <p className="muted">
-        {formatBytes(task.bytesDone)} of {formatBytes(task.bytesTotal)} ({task.blobsDone} of {task.blobsTotal} blobs)
+        {formatBytes(task.bytesDone)} of {formatBytes(task.bytesTotal)} ({task.blobsDone} of {count(task.blobsTotal, 'blob')})
       </p>
       {task.error ? <p className="field-error" role="alert">{task.error}</p> : null}
       {task.exported ? (
         <p data-testid="export-written">
-          Wrote <code>{task.exported.path}</code>: {formatBytes(task.exported.bytes)} in {task.exported.blobs} blobs and {task.exported.manifests} manifests
-          {task.exported.skippedBlobs ? `, leaving out ${task.exported.skippedBlobs} blobs the other side holds` : ''}.
+          Wrote <code>{task.exported.path}</code>: {formatBytes(task.exported.bytes)} in {count(task.exported.blobs, 'blob')} and {count(task.exported.manifests, 'manifest')}
+          {task.exported.skippedBlobs ? `, leaving out ${count(task.exported.skippedBlobs, 'blob')} the other side holds` : ''}.
         </p>
       ) : null}
     </Section>
@@ -197,6 +197,11 @@ function selectionsOf(mode: Mode, rules: string[], form: RuleForm): BundleSelect
   const parsed = ruleFromForm({ ...form, repository: form.repository.trim() });
   if (parsed.errors) return Object.values(parsed.errors)[0] ?? 'The selection is not valid.';
   return [{ kind: 'repository', repository: parsed.rule.repository, tags: parsed.rule.tags, platforms: parsed.rule.platforms }];
+}
+
+/** "1 blob", "3 blobs". */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function selectorField(form: RuleForm): keyof RuleForm {
