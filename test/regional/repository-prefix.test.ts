@@ -18,7 +18,7 @@ import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { startTokenIssuer, type TestTokenIssuer } from '../support/token-issuer.js';
 import { pushLayoutTag, pushSampleLayout, skopeoPull } from '../support/skopeo.js';
 import { get, getJson } from '../support/http.js';
-import { startLayover, type LayoverUnderTest } from '../support/layover.js';
+import { startLayover, startLayoverProcess, type LayoverUnderTest } from '../support/layover.js';
 
 const KiB = 1024;
 const pusher = { username: 'pusher', password: 'push-secret' };
@@ -185,5 +185,39 @@ describe('--registry NAME=URL/prefix/,URL', () => {
 
   test('a prefix that is not a repository path is one clear error', () => {
     assert.throws(() => flags('docker.io=https://msr.example.com/Hub_Proxy/'), /--registry docker\.io: repository prefix "\/Hub_Proxy\/" is not a repository path/);
+  });
+});
+
+describe('layover serve --registry NAME=URL/prefix/,URL (the real command line; run `npm run build` first)', () => {
+  test('the built CLI asks the first endpoint under its prefix and the origin by its own name', async () => {
+    const work = await makeTempDir('regional-prefix-cli');
+    let cache: TestRegistry | undefined;
+    let origin: TestRegistry | undefined;
+    let served: Awaited<ReturnType<typeof startLayoverProcess>> | undefined;
+    try {
+      const layout = await writeSampleLayout(join(work, 'layout'), [{ tag: '1.0', layers: [{ size: 64 * KiB, seed: 'cli-prefix' }] }]);
+      cache = await startRegistry({ name: 'harbor-cli' });
+      origin = await startRegistry({ name: 'origin-cli' });
+      await pushSampleLayout(layout, { registryHost: cache.host, repository: 'hub-proxy/library/app' });
+      await pushSampleLayout(layout, { registryHost: origin.host, repository: 'library/app' });
+      served = await startLayoverProcess({ dataDir: join(work, 'data'), upstream: origin.url, registries: [`docker.io=${cache.url}/hub-proxy/,${origin.url}`] });
+      const originMark = await origin.mark();
+      const pulled = await skopeoPull({ reference: `${served.host}/library/app:1.0` });
+      assert.equal(pulled.digest, layout.tags[0]!.digest);
+      assert.equal(await cache.count({ method: 'GET', pathIncludes: '/v2/hub-proxy/library/app/manifests/1.0', status: 200 }), 1);
+      assert.equal(await origin.count({ since: originMark, pathIncludes: '/v2/library/app/' }), 0);
+
+      await cache.stop();
+      const manifest = await get(`${served.url}/v2/library/app/manifests/${layout.tags[0]!.digest}`, { accept: 'application/vnd.oci.image.manifest.v1+json' });
+      assert.equal(manifest.status, 200, 'a digest already cached needs nobody');
+      const tags = await getJson<{ tags: string[] }>(`${served.url}/v2/library/app/tags/list`);
+      assert.deepEqual(tags.json.tags, ['1.0']);
+      assert.equal(await origin.count({ since: originMark, method: 'GET', pathIncludes: '/v2/library/app/tags/list', status: 200 }), 1, 'the cache down: the origin, by its own name');
+    } finally {
+      await served?.process.stop();
+      await cache?.destroy();
+      await origin?.destroy();
+      await removeTempDir(work);
+    }
   });
 });
