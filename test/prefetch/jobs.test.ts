@@ -134,8 +134,10 @@ describe('jobs that stop and go on', () => {
       const cancelled = await layover.api.cancelJob({ id: again.id });
       assert.equal(cancelled.state, 'cancelled');
       await waitForJobState(layover.api, again.id, (status) => status.bytesPerSecond === 0);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      assert.deepEqual(await readdir(join(layover.dataDir, 'prefetch', 'partial')), [], 'a cancelled job leaves no partial file');
+      // The cancelled transfer removes its partial file as it unwinds: wait for that state (bounded only to fail clearly), not a guessed pause.
+      const partialDir = join(layover.dataDir, 'prefetch', 'partial');
+      for (let polls = 0; (await readdir(partialDir)).length > 0 && polls < 3_000; polls++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.deepEqual(await readdir(partialDir), [], 'a cancelled job leaves no partial file');
       await assert.rejects(layover.api.resumeJob({ id: again.id }), /only a paused or failed job can be resumed/);
     } finally {
       await layover.stop();
