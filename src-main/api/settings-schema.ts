@@ -10,9 +10,11 @@ import type { Settings } from './types.js';
 /** Bumped whenever the shape changes; migrations bring older files forward. */
 export const SETTINGS_VERSION = 1;
 
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 export const hostPort = z.string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected HOST:PORT')
-  .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65535, 'the port must be between 0 and 65535');
+  .regex(HOST_PORT, 'expected HOST:PORT')
+  // Only a HOST:PORT has a port to check: anything else has its one message above.
+  .refine((value) => Number(HOST_PORT.exec(value)?.[2] ?? 0) <= 65535, 'the port must be between 0 and 65535');
 export const httpUrl = z.string().url().refine((value) => /^https?:\/\//.test(value), 'expected an http:// or https:// URL');
 
 /** A repository path (the OCI name grammar), with slashes around it allowed: "hub-proxy/", "/mirrors/hub/". */
