@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isAbsolute } from 'node:path';
+import { basename, isAbsolute, join, relative } from 'node:path';
 import type { LayoverApi } from '../api/layover-api.js';
 import type { BundleTask, ExportRequest, ImportRequest } from '../api/types.js';
 import { BundleError } from './bundle-format.js';
@@ -15,6 +15,9 @@ export interface BundleServiceOptions {
   /** Keeps these digests from eviction until then (the core's pin book, which the quota reads). */
   pin(digests: string[], until: number, reason: string): Promise<void>;
 }
+
+/** Where `layover import -` stages a tar from standard input, under the data folder. */
+export const INCOMING_DIR = join('bundles', 'incoming');
 
 /** Finished tasks kept for listBundleTasks. */
 const KEPT_TASKS = 20;
@@ -60,6 +63,10 @@ export function createBundleApi(core: BundleCore, options: BundleServiceOptions)
     writeInventory: async ({ out }) => writeInventory(core, absolute(out, 'the inventory file')),
     startImport: async (request) => {
       const checked: ImportRequest = { ...request, path: absolute(request.path, 'the bundle') };
+      // Only a file staged for this import (stdin, under the data folder) is ever removed: no caller can name another.
+      if (checked.removeAfter && relative(join(core.options.dataDir, INCOMING_DIR), checked.path) !== basename(checked.path)) {
+        throw new BundleError(`removeAfter is only for a bundle staged in ${join(core.options.dataDir, INCOMING_DIR)}`);
+      }
       if (checked.pinDays !== undefined && !(Number.isFinite(checked.pinDays) && checked.pinDays >= 0)) throw new BundleError('pinDays must be a number of days, 0 or more');
       return run('import', checked.path, async (progress) => ({ imported: await importBundle(core, checked, progress, options.pin) }));
     },

@@ -206,6 +206,8 @@ describe('courier bundles: export from A, import into B with no upstream, pull f
   test('interchange: skopeo reads a bundle directory, and a layout skopeo wrote imports', async () => {
     const fromBundle = await skopeoCopy({ source: `oci:${join(work, 'app-1.1-full')}:library/app:1.1`, destination: `dir:${join(work, 'from-bundle')}` });
     assert.equal(fromBundle.digest, tagOf('1.1').digest);
+    const fromArchive = await skopeoCopy({ source: `oci-archive:${join(work, 'app-1.0.tar')}:library/app:1.0`, destination: `dir:${join(work, 'from-archive')}` });
+    assert.equal(fromArchive.digest, tagOf('1.0').digest);
     const c = await startLayover({ upstream: `http://127.0.0.1:${await freePort()}` });
     started.push(c);
     await skopeoCopy({ source: `docker://${upstream.host}/library/app:1.1`, destination: `oci:${join(work, 'skopeo-layout')}:app:1.1`, srcTlsVerify: false, extraArgs: ['--preserve-digests'] });
@@ -326,6 +328,14 @@ describe('courier bundles: export from A, import into B with no upstream, pull f
       assert.match(imported.refused[1]!.reason, /registry other\.example\.com is not configured/);
       // The rest of the bundle is whole: its tag is recorded.
       assert.equal(c.instance.core.metadata.getTag('docker.io', 'library/app', '1.1')?.digest, tagOf('1.1').digest);
+    });
+
+    test('no caller can have a file outside the staging folder removed', async () => {
+      const precious = join(work, 'precious.tar');
+      await cp(join(work, 'app-1.0.tar'), precious);
+      const api = await adminClient({ adminUrl: c.instance.adminUrl! });
+      await assert.rejects(api.startImport({ path: precious, removeAfter: true }), /removeAfter is only for a bundle staged in .*bundles\/incoming/);
+      assert.equal(existsSync(precious), true);
     });
 
     test('a tar on standard input imports through a staging file under the data dir, removed after', async () => {
