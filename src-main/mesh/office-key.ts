@@ -124,5 +124,7 @@ function decodeBase32(text: string): Buffer | undefined {
       bits -= 8;
     }
   }
+  // The last character's unused bits are zero in every code we make: anything else is a typo there.
+  if (bits > 0 && (value & ((1 << bits) - 1)) !== 0) return undefined;
   return Buffer.from(out);
 }

@@ -50,7 +50,8 @@ describe('layover mesh init and join', () => {
 
   test('a mistyped code, a code cut short and an existing file are refused with one line, and nothing is written or lost', async () => {
     const code = OfficeKey.generate().toCode();
-    const typo = code.slice(0, -1) + (code.endsWith('0') ? '1' : '0');
+    // A character in the middle (the last one carries padding bits a typo might not touch).
+    const typo = `${code.slice(0, 10)}${code[10] === 'Z' ? 'Y' : 'Z'}${code.slice(11)}`;
     const existing = join(work, 'existing.key');
     await writeFile(existing, 'keep me', { mode: 0o600 });
     const cases: Array<[string[], RegExp]> = [
