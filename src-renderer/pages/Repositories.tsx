@@ -89,24 +89,26 @@ export function RepositoriesPage() {
       </Section>
 
       <div className="catalog-layout">
-        <Section title={`Catalog of ${registry || 'the registry'}`} testId="catalog">
-          {registry ? (
-            <Catalog
-              key={registry}
-              registry={registry}
-              selected={selected}
-              onSelect={setSelected}
-              jobs={jobs.data ?? []}
-              onJobStarted={onJobStarted}
-              version={tagsVersion}
-            />
-          ) : (
-            <Empty title="No registry configured">Add a registry in Settings first.</Empty>
-          )}
-        </Section>
-        <Section title="In this cache" testId="cached" description="What Layover holds of this registry, from its own index.">
-          {registry ? <CachedRepositories key={registry} registry={registry} selected={selected} onSelect={setSelected} version={tagsVersion} /> : null}
-        </Section>
+        <div className="catalog-column">
+          <Section title={`Catalog of ${registry || 'the registry'}`} testId="catalog">
+            {registry ? (
+              <Catalog
+                key={registry}
+                registry={registry}
+                selected={selected}
+                onSelect={setSelected}
+                jobs={jobs.data ?? []}
+                onJobStarted={onJobStarted}
+                version={tagsVersion}
+              />
+            ) : (
+              <Empty title="No registry configured">Add a registry in Settings first.</Empty>
+            )}
+          </Section>
+          <Section title="In this cache" testId="cached" description="What Layover holds of this registry, from its own index.">
+            {registry ? <CachedRepositories key={registry} registry={registry} selected={selected} onSelect={setSelected} version={tagsVersion} /> : null}
+          </Section>
+        </div>
         <Section title={selected ? selected : 'Tags'} testId="tags">
           {selected ? (
             <TagPanel
