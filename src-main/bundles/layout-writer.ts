@@ -30,8 +30,13 @@ export function formatOf(out: string): BundleFormat {
   return /\.tar$/i.test(out) ? 'tar' : 'directory';
 }
 
-export async function createLayoutWriter(out: string): Promise<LayoutWriter> {
+/** A bundle never overwrites anything: asked before the work starts, and again when the writing does. */
+export async function refuseExisting(out: string): Promise<void> {
   if (await lstat(out).catch(() => undefined)) throw new BundleError(`${out} already exists: choose a new name, or remove it first`);
+}
+
+export async function createLayoutWriter(out: string): Promise<LayoutWriter> {
+  await refuseExisting(out);
   await lstat(dirname(out)).catch(() => {
     throw new BundleError(`cannot write ${out}: the folder ${dirname(out)} does not exist`);
   });

@@ -163,6 +163,19 @@ describe('courier bundles: export from A, import into B with no upstream, pull f
     assert.match(result.stdout, /export [\u2588\u2591]{30} 100% \| .* of .* \| \d+\/\d+ blobs/, 'a bar that reached 100%');
   });
 
+  test('export refuses with one line a person can act on: no selection, an existing target, .tar.zst', async () => {
+    const none = await layover(['export', '--out', join(work, 'none.tar'), ...adminOf(a)]);
+    assert.equal(none.stderr.trim(), 'layover: name what to export: a repository (with --tags, --platform), --rule ID, or --all-rules: one of them');
+    const existing = await layover(['export', 'library/app:1.0', '--out', join(work, 'app-1.0.tar'), ...adminOf(a)]);
+    assert.equal(existing.stderr.trim(), `layover: ${join(work, 'app-1.0.tar')} already exists: choose a new name, or remove it first`);
+    const zstd = await layover(['export', 'library/app:1.0', '--out', join(work, 'app.tar.zst'), ...adminOf(a)]);
+    assert.match(zstd.stderr.trim(), /^layover: .*app\.tar\.zst: zstd-compressed bundles are not available in this build/);
+    const unknownRule = await layover(['export', '--rule', 'nope', '--out', join(work, 'nope.tar'), ...adminOf(a)]);
+    assert.equal(unknownRule.stderr.trim(), 'layover: no prefetch rule named nope: the rules are app');
+    for (const result of [none, existing, zstd, unknownRule]) assert.notEqual(result.code, 0);
+    assert.deepEqual((await readdir(work)).filter((name) => /^(none|app|nope)\.tar|partial/.test(name) && name !== 'app-1.0.tar'), []);
+  });
+
   test('importing again skips everything already stored (how an interrupted import resumes)', async () => {
     const result = await layover(['import', join(work, 'app-1.0.tar'), ...adminOf(b)]);
     assert.equal(result.code, 0, result.stderr);
