@@ -1,7 +1,7 @@
 import type {
   Activity, CachedRepositoryPage, ConnectionTestResult, DemoRequest, DemoStatus, DockerConfigPreview, DockerStatus, EndpointSettings, GcReport, JobStatus,
   LayoverEvent, PrefetchRequest, PrefetchRule, RepositoryPage, RequestPage, RuleStatus, RuntimeSnippet,
-  Settings, Status, TagState, BundleTask, ExportPlan, ExportRequest, ImportRequest, InventoryResult,
+  Settings, Status, TagState, BundleTask, ExportPlan, ExportRequest, ImportRequest, InventoryResult, OfficeMeshJoined,
 } from './types.js';
 
 /**
@@ -65,6 +65,13 @@ export interface LayoverApi {
   /** Imports a bundle in the background, every blob verified. */
   startImport(args: ImportRequest): Promise<BundleTask>;
   listBundleTasks(): Promise<BundleTask[]>;
+
+  /** Office mesh: makes a new office key (owner-only, in the data dir), turns the mesh on, and returns the join code for colleagues. */
+  createOfficeMesh(): Promise<OfficeMeshJoined>;
+  /** Office mesh: joins with a colleague's join code (a typo is refused, nothing written) and turns the mesh on. */
+  joinOfficeMesh(args: { code: string }): Promise<OfficeMeshJoined>;
+  /** Office mesh: off. The key file stays, so joining again needs no new code. */
+  leaveOfficeMesh(): Promise<Settings>;
 }
 
 /** The names of the request/response methods, for the generic transports. */
@@ -77,4 +84,5 @@ export const LAYOVER_METHODS: readonly LayoverMethod[] = [
   'getDockerStatus', 'previewDockerConfig', 'applyDockerConfig', 'pullThroughLayover',
   'runtimeSnippets', 'getDemo', 'startDemo', 'cancelDemo',
   'planExport', 'startExport', 'writeInventory', 'startImport', 'listBundleTasks',
+  'createOfficeMesh', 'joinOfficeMesh', 'leaveOfficeMesh',
 ];

@@ -166,6 +166,17 @@ export interface MeshSettings {
   servingCapBytesPerSecond?: number;
 }
 
+/** What creating or joining an office mesh from the dashboard did: the mesh is on, with a key file in the data dir. */
+export interface OfficeMeshJoined {
+  /** Names the office on the LAN; not the key. */
+  officeId: string;
+  /** The key file written (owner-only) in the data dir. */
+  keyFile: string;
+  /** Only when this Layover created the office: the code to hand to colleagues (it is the key). */
+  joinCode?: string;
+  settings: Settings;
+}
+
 export interface RequestRecord {
   id: string;
   at: EpochMs;

@@ -13,7 +13,7 @@ import { createApiService, saveSettings, type FeatureApis } from './api-service.
 import { createRuntimesApi } from '../runtimes/index.js';
 import { createDemoService } from './demo-wiring.js';
 import { removeAdminToken, writeAdminToken } from './admin-credentials.js';
-import { startMeshFeature, type MeshFeature } from './mesh-wiring.js';
+import { createMeshApi, startMeshFeature, type MeshFeature } from './mesh-wiring.js';
 import { LayoverCore, type LayoverOptions } from './layover.js';
 import { closeServer, formatHostPort, listen, parseHostPort, type HostPort } from './listen.js';
 
@@ -84,6 +84,7 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
     }),
     ...createDemoService(core),
     ...createBundleFeature(core),
+    ...createMeshApi(core),
     ...options.extensions?.(core),
   };
   const api: LayoverApi = createApiService(core, adminUrl, features, prefetch);

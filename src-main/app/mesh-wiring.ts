@@ -1,5 +1,10 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { MeshSettings } from '../api/types.js';
+import type { LayoverApi } from '../api/layover-api.js';
+import type { MeshSettings, OfficeMeshJoined } from '../api/types.js';
+import { saveSettings } from './api-service.js';
+import { redactSettings } from './settings.js';
 import { OfficeMesh } from '../mesh/office-mesh.js';
 import { OfficeKey, readOfficeKeyFile, writeOfficeKeyFile } from '../mesh/office-key.js';
 import type { PeerAddress } from '../mesh/peer-protocol.js';
@@ -88,6 +93,54 @@ async function startDiscoveryOf(mesh: OfficeMesh, logger: Logger): Promise<{ sto
     logger.warn({ err: error }, 'office mesh: DNS-SD discovery could not start; only static peers are asked');
     return undefined;
   }
+}
+
+/** A join code that is not one (a typo, a missing group): the dashboard shows the reason; nothing was written. */
+export class JoinCodeError extends Error {
+  readonly status = 400;
+  readonly code = 'BAD_JOIN_CODE';
+}
+
+/**
+ * Create, join and leave an office mesh from the dashboard (Settings, first
+ * run), as `layover mesh init|join` do on the command line: the key goes to a
+ * file of its own in the data dir (owner-only, named by office so a second
+ * office never overwrites the first), and the settings turn the mesh on with
+ * it. Listener, peers and discovery stay as the settings say.
+ */
+export function createMeshApi(core: LayoverCore): Pick<LayoverApi, 'createOfficeMesh' | 'joinOfficeMesh' | 'leaveOfficeMesh'> {
+  return {
+    createOfficeMesh: async () => {
+      const key = OfficeKey.generate();
+      return { ...(await joinWith(core, key)), joinCode: key.toCode() };
+    },
+    joinOfficeMesh: async (args) => {
+      let key: OfficeKey;
+      try {
+        key = OfficeKey.fromCode(typeof args?.code === 'string' ? args.code : '');
+      } catch (error) {
+        throw new JoinCodeError((error as Error).message);
+      }
+      return joinWith(core, key);
+    },
+    leaveOfficeMesh: async () => {
+      const mesh = core.settings.mesh;
+      return redactSettings(mesh?.enabled ? await saveSettings(core, { mesh: { ...mesh, enabled: false } }) : core.settings);
+    },
+  };
+}
+
+async function joinWith(core: LayoverCore, key: OfficeKey): Promise<Omit<OfficeMeshJoined, 'joinCode'>> {
+  const keyFile = join(core.options.dataDir, `office-${key.officeId}.key`);
+  // Joining the same office again finds its file already there (the same key: the name says which office).
+  if (!(await exists(keyFile))) await writeOfficeKeyFile(keyFile, key);
+  else await readOfficeKeyFile(keyFile);
+  const settings = await saveSettings(core, { mesh: { ...core.settings.mesh, enabled: true, keyFile } });
+  return { officeId: key.officeId, keyFile, settings: redactSettings(settings) };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(() => true, () => false);
 }
 
 function addressOf(value: string, what: string): PeerAddress {

@@ -51,6 +51,10 @@ export interface FakeApi extends LayoverApi {
   listenerCount(): number;
 }
 
+/** The fake's one office mesh: its join code (what createOfficeMesh hands out, what joinOfficeMesh accepts) and id. */
+export const FAKE_JOIN_CODE = 'LM1-4T7QM-9XK2D-HB6RW-Z3N8P-VJ5CA';
+export const FAKE_OFFICE_ID = '6f1c0a9e2b7d4413';
+
 const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 
 /** A stable fake sha256 digest derived from a string. */
@@ -593,6 +597,21 @@ export function createFakeApi(initial: FakeState = emptyState()): FakeApi {
     writeInventory: (request) => answer('writeInventory', request, () => ({ path: request.out, blobs: 3, bytes: 30 * MiB })),
     startImport: (request) => answer('startImport', request, () => bundleTask('import', request.path)),
     listBundleTasks: () => answer('listBundleTasks', undefined, () => []),
+    // Office mesh: one fixed office; FAKE_JOIN_CODE is its code, any other code is refused as a typo (the real check is office-key's checksum).
+    createOfficeMesh: () => answer('createOfficeMesh', undefined, () => ({ ...joinFakeOffice(), joinCode: FAKE_JOIN_CODE })),
+    joinOfficeMesh: (args) => answer('joinOfficeMesh', args, () => {
+      if (args.code.trim().toUpperCase() !== FAKE_JOIN_CODE) throw new LayoverApiError('the office join code has a typo (its checksum does not match)', 'BAD_JOIN_CODE', 400);
+      return joinFakeOffice();
+    }),
+    leaveOfficeMesh: () => answer('leaveOfficeMesh', undefined, () => {
+      if (state.settings.mesh) state.settings.mesh = { ...state.settings.mesh, enabled: false };
+      return publicSettings();
+    }),
   };
+  function joinFakeOffice() {
+    const keyFile = `/home/me/.local/share/layover/office-${FAKE_OFFICE_ID}.key`;
+    state.settings.mesh = { discovery: true, peers: [], ...state.settings.mesh, enabled: true, keyFile };
+    return { officeId: FAKE_OFFICE_ID, keyFile, settings: publicSettings() };
+  }
   return api;
 }
