@@ -82,7 +82,8 @@ describe('First run', () => {
     expect(fake.state.docker.usesLayover).toBe(true);
     expect((await screen.findByTestId('docker-pull-check')).dataset.outcome).toBe('reaches');
 
-    await user.click(screen.getByTestId('first-run-finish'));
+    await user.click(screen.getByTestId('first-run-next'));
+    await user.click(await screen.findByTestId('first-run-finish'));
     expect(await screen.findByRole('heading', { level: 1, name: 'Overview' })).toBeTruthy();
     expect(fake.state.settings.firstRunDone).toBe(true);
   });

@@ -4,6 +4,7 @@ import { useApi } from '../app/api-context.js';
 import { useLive } from '../app/live.js';
 import { navigate } from '../app/route.js';
 import { DockerConfigChange } from '../components/DockerConfig.js';
+import { OfficeMeshJoin } from '../components/PeersSettings.js';
 import { ActionError, Badge, Empty, ErrorMessage, Loading, PageHeader } from '../components/ui.js';
 import { plural } from '../lib/format.js';
 import { checkEndpointUrl } from '../lib/settings-form.js';
@@ -11,11 +12,12 @@ import { useAction, useAsync } from '../lib/use-async.js';
 import { DesktopNote, PullCheckResult } from './Docker.js';
 import { ConnectionResult } from './Settings.js';
 
-type Step = 'connect' | 'repositories' | 'docker';
+type Step = 'connect' | 'repositories' | 'docker' | 'office';
 const STEPS: ReadonlyArray<[Step, string]> = [
   ['connect', 'Connect a registry'],
   ['repositories', 'Choose what to prefetch'],
   ['docker', 'Point Docker at Layover'],
+  ['office', 'Share with your office'],
 ];
 
 const DOCKER_HUB_HOSTS = new Set(['registry-1.docker.io', 'index.docker.io', 'docker.io', 'registry.hub.docker.com']);
@@ -110,7 +112,11 @@ export function FirstRunPage() {
         ) : step === 'repositories' ? (
           <RepositoriesStep registry={registry ?? settings.defaultRegistry} onDone={() => setStep('docker')} onBack={() => setStep('connect')} />
         ) : (
-          <DockerStep finishing={finish.busy} onFinish={() => void finish.run()} onBack={() => setStep('repositories')} />
+          step === 'docker' ? (
+            <DockerStep finishing={false} onFinish={() => setStep('office')} onBack={() => setStep('repositories')} />
+          ) : (
+            <OfficeStep finishing={finish.busy} onFinish={() => void finish.run()} onBack={() => setStep('docker')} />
+          )
         )}
       </div>
     </div>
@@ -388,9 +394,32 @@ function DockerStep({ onFinish, onBack, finishing }: { onFinish(): void; onBack(
           className={`button${docker.data && (docker.data.pullCheck?.outcome === 'reaches' || !docker.data.available) ? ' button-primary' : ''}`}
           onClick={onFinish}
           disabled={finishing}
-          data-testid="first-run-finish"
+          data-testid="first-run-next"
         >
-          {finishing ? 'Finishing…' : 'Finish setup'}
+          Next
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** Asked once: the office mesh stays off (Skip) unless the person creates one or joins with a colleague's code. */
+function OfficeStep({ onFinish, onBack, finishing }: { onFinish(): void; onBack(): void; finishing: boolean }) {
+  const { settings } = useLive();
+  const joined = settings?.mesh?.enabled === true;
+  return (
+    <div data-testid="first-run-office">
+      <h2 tabIndex={-1}>Share layers with your office's other Layovers?</h2>
+      <p className="muted">
+        Layovers of one office can share layers over the LAN, so the office fetches each layer once over the WAN. Only members holding the office key are answered, with blobs by digest; manifests, tags and credentials are never shared. Off unless you choose; Settings can change it later.
+      </p>
+      <OfficeMeshJoin />
+      <div className="form-actions form-actions-end">
+        <button type="button" className="button button-quiet" onClick={onBack}>
+          Back
+        </button>
+        <button type="button" className="button button-primary" onClick={onFinish} disabled={finishing} data-testid="first-run-finish">
+          {finishing ? 'Finishing…' : joined ? 'Finish setup' : 'Skip and finish'}
         </button>
       </div>
     </div>

@@ -4,7 +4,7 @@ import { useApi } from '../app/api-context.js';
 import { useLive } from '../app/live.js';
 import { navigate } from '../app/route.js';
 import { ActionError, Badge, ByteSizeInput, ErrorMessage, Loading, PageHeader, Section } from '../components/ui.js';
-import { PeersSettings } from '../components/PeersSettings.js';
+import { OfficeMeshJoin, PeersSettings } from '../components/PeersSettings.js';
 import { formatDuration, formatMs, formatRate } from '../lib/format.js';
 import {
   draftToPatch, endpointFromDraft, newBandwidthWindowDraft, newEndpointDraft, newKey, normalizePrefix, toDraft, validateDraft,
@@ -177,7 +177,7 @@ function SettingsForm({ settings }: { settings: Settings }) {
         </div>
       </Section>
 
-      <PeersSettings draft={draft.mesh} onChange={(mesh) => update((d) => ({ ...d, mesh }))} errors={errors} />
+      <PeersSettings draft={draft.mesh} onChange={(mesh) => update((d) => ({ ...d, mesh }))} errors={errors} joinControls={<OfficeMeshJoin />} />
 
       <Section title="Desktop" testId="settings-desktop">
         <div className="field field-check">
