@@ -305,6 +305,9 @@ export function renderMarkdown(report: Report, options: BenchOptions): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The cases of the README's main table. */
+const MAIN_TABLE_CASES = ['warm', 'cold', 'concurrent', 'tags', 'docker', 'memory'] as const;
+
 const README_BLOCKS = {
   bench: ['<!-- bench:start -->', '<!-- bench:end -->'],
   grown: ['<!-- bench-grown:start -->', '<!-- bench-grown:end -->'],
@@ -317,8 +320,11 @@ const README_BLOCKS = {
  */
 export async function writeReadme(path: string, report: Report, options: BenchOptions): Promise<void> {
   let text = await readFile(path, 'utf8');
-  const main = renderMarkdown({ ...report, results: { ...report.results, grown: undefined } }, options).replace(/^# Layover benchmark\n\n/, '');
-  text = replaceBlock(text, README_BLOCKS.bench, main);
+  // A block is written only by a run that measured what it shows: a run of a few cases leaves the main table as it was.
+  if (MAIN_TABLE_CASES.every((name) => options.cases.has(name))) {
+    const main = renderMarkdown({ ...report, results: { ...report.results, grown: undefined } }, options).replace(/^# Layover benchmark\n\n/, '');
+    text = replaceBlock(text, README_BLOCKS.bench, main);
+  }
   if (report.results.grown) text = replaceBlock(text, README_BLOCKS.grown, `${renderGrown(report.results.grown, report.revision, report.machine.date)}\n`);
   await writeFile(path, text);
 }
