@@ -137,6 +137,9 @@ describe('one blob pipeline', () => {
     };
     core.telemetry.on('transfer', onTransfer);
     try {
+      // An interruptible prefetch stops while a pull of its registry is recent: the earlier tests' pulls must be over
+      // (on a loaded machine their ends can land after this test starts), or the prefetch would stop on them.
+      await core.bandwidth.whenPullsEnd(client.name);
       const prefetch = core.bandwidth.runPrefetch({ registry: client.name, interruptible: true }, async () => {
         const handle = await core.blobs.open({ client, repository: REPOSITORY, digest, kind: 'prefetch', size: blob.length, resumable: true });
         await handle.complete();
