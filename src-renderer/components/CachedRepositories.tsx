@@ -4,18 +4,10 @@ import { useApi } from '../app/api-context.js';
 import { plural } from '../lib/format.js';
 import { Pager, useCursorPages } from './Pager.js';
 import { Badge, Empty, ErrorMessage, Loading, RelativeTime } from './ui.js';
+import { useDebounced } from '../lib/use-debounced.js';
 
 /** Rows on one page of the cache's repositories: the browser never holds more. */
 export const CACHED_PAGE_SIZE = 50;
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [debounced, setDebounced] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setDebounced(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return debounced;
-}
 
 /**
  * What this cache holds of a registry, from the core's own index (not the

@@ -8,6 +8,7 @@ import { Pager, useCursorPages } from '../components/Pager.js';
 import { Badge, Empty, ErrorMessage, Loading, PageHeader, RelativeTime, Section, type Tone } from '../components/ui.js';
 import { formatBytes, formatMs, shortDigest } from '../lib/format.js';
 import { useAsync } from '../lib/use-async.js';
+import { useDebounced } from '../lib/use-debounced.js';
 
 /** How many events the page keeps while it receives live ones. */
 const KEEP = 500;
@@ -22,15 +23,6 @@ export function imageOf(request: RequestRecord): string {
   // Tags never contain ':', digests always do.
   if (request.reference.includes(':')) return `${name}@${request.reference.split(':')[0]}:${shortDigest(request.reference)}…`;
   return `${name}:${request.reference}`;
-}
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [debounced, setDebounced] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setDebounced(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return debounced;
 }
 
 function matchesFilter(request: RequestRecord, filter: Filter): boolean {

@@ -12,15 +12,7 @@ import { ActionError, Badge, Empty, ErrorMessage, Loading, PageHeader, RelativeT
 import { plural, shortDigest } from '../lib/format.js';
 import { describeBandwidth, describePlatforms, describeSchedule, describeSelector } from '../lib/rule-form.js';
 import { useAction, useAsync } from '../lib/use-async.js';
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [debounced, setDebounced] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setDebounced(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return debounced;
-}
+import { useDebounced } from '../lib/use-debounced.js';
 
 export function RepositoriesPage() {
   const api = useApi();
