@@ -32,22 +32,27 @@ export class RedirectTargetError extends Error {
 /** Hosts beyond this many (a registry redirecting to ever new signed hosts) share no health record. */
 const MAX_TRACKED_HOSTS = 32;
 
+/** A host's own connection pool: the system's trust plus its CA file (or none, when told to skip verification). */
+export function hostAgent(tls: { caFile?: string; insecureSkipVerify?: boolean }, timeouts: UpstreamTimeouts): Agent {
+  return lazyAgent({
+    connect: {
+      timeout: timeouts.connectMs,
+      ...(tls.caFile ? { ca: [...rootCertificates, readFileSync(tls.caFile, 'utf8')] } : {}),
+      ...(tls.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
+    },
+    headersTimeout: timeouts.headersMs,
+    bodyTimeout: timeouts.idleMs,
+    keepAliveTimeout: 30_000,
+  });
+}
+
 export class RedirectHosts {
   private readonly configured = new Map<string, Agent>();
   private readonly health = new Map<string, EndpointHealth>();
 
   constructor(configs: RedirectHostConfig[], timeouts: UpstreamTimeouts, readonly fallback: Agent) {
     for (const config of configs) {
-      this.configured.set(new URL(config.url).origin, lazyAgent({
-        connect: {
-          timeout: timeouts.connectMs,
-          ...(config.caFile ? { ca: [...rootCertificates, readFileSync(config.caFile, 'utf8')] } : {}),
-          ...(config.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
-        },
-        headersTimeout: timeouts.headersMs,
-        bodyTimeout: timeouts.idleMs,
-        keepAliveTimeout: 30_000,
-      }));
+      this.configured.set(new URL(config.url).origin, hostAgent(config, timeouts));
     }
   }
 

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import type { Agent, Dispatcher } from 'undici';
 import { lazyAgent, undici } from './lazy-undici.js';
 import { parseChallenge } from './challenge.js';
@@ -8,7 +6,7 @@ import { EndpointHealth } from './endpoint-health.js';
 import { orderEndpoints, type EndpointChoice } from './endpoint-choice.js';
 import { normalizeRepositoryPrefix, onEndpoint } from './endpoint-prefix.js';
 import { RateLimitState } from './rate-limit.js';
-import { RedirectHosts, RedirectTargetError, type RedirectHostConfig } from './redirect-hosts.js';
+import { hostAgent, RedirectHosts, RedirectTargetError, type RedirectHostConfig } from './redirect-hosts.js';
 import { repositoryRequest } from './repository-request.js';
 import { EndpointAuth, UpstreamAuthError } from './token-auth.js';
 
@@ -105,16 +103,7 @@ class Endpoint {
   constructor(readonly config: EndpointConfig, timeouts: UpstreamTimeouts, dockerCredentials: DockerCredentials, fallback: Agent) {
     this.url = new URL(config.url.replace(/\/+$/, ''));
     this.repositoryPrefix = normalizeRepositoryPrefix(config.repositoryPrefix);
-    this.dispatcher = lazyAgent({
-      connect: {
-        timeout: timeouts.connectMs,
-        ...(config.caFile ? { ca: [...rootCertificates, readFileSync(config.caFile, 'utf8')] } : {}),
-        ...(config.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
-      },
-      headersTimeout: timeouts.headersMs,
-      bodyTimeout: timeouts.idleMs,
-      keepAliveTimeout: 30_000,
-    });
+    this.dispatcher = hostAgent(config, timeouts);
     const credentials = async () => config.credentials ?? dockerCredentials.lookup(this.url.host);
     this.auth = new EndpointAuth(credentials, (url) => (url.origin === this.url.origin ? this.dispatcher : fallback), USER_AGENT);
   }
