@@ -12,6 +12,7 @@ import { OfficeKey, readOfficeKeyFile } from '../../src-main/app/mesh-wiring.js'
 import type { LayoverApi } from '../../src-main/api/layover-api.js';
 import { adminClient, startLayover, type LayoverUnderTest } from '../support/layover.js';
 import { freePorts, LOOPBACK } from '../support/ports.js';
+import { livePeers, waitFor } from './mesh-state.js';
 
 describe('office mesh from the dashboard (create, join with a code, leave)', () => {
   let owner: LayoverUnderTest;
@@ -80,14 +81,3 @@ describe('office mesh from the dashboard (create, join with a code, leave)', () 
   });
 });
 
-function livePeers(laptop: LayoverUnderTest): number {
-  return laptop.instance.core.meshStatus()?.peers.filter((peer) => peer.state === 'live').length ?? 0;
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

@@ -20,6 +20,7 @@ import { pushSampleLayout, skopeoPull } from '../support/skopeo.js';
 import { sha256 } from '../support/http.js';
 import { startLayover, type LayoverUnderTest } from '../support/layover.js';
 import { freePorts, LOOPBACK } from '../support/ports.js';
+import { livePeers, waitFor } from './mesh-state.js';
 
 const MiB = 1024 * 1024;
 
@@ -137,17 +138,6 @@ describe('office mesh on loopback (static peers)', () => {
   });
 });
 
-function livePeers(laptop: LayoverUnderTest): number {
-  return laptop.instance.core.meshStatus()?.peers.filter((peer) => peer.state === 'live').length ?? 0;
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function rawGet(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
