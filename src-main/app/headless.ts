@@ -13,7 +13,7 @@ import { createApiService, saveSettings, type FeatureApis } from './api-service.
 import { createRuntimesApi } from '../runtimes/index.js';
 import { createDemoService } from './demo-wiring.js';
 import { removeAdminToken, writeAdminToken } from './admin-credentials.js';
-import { createMeshApi, startMeshFeature, type MeshFeature } from './mesh-wiring.js';
+import { createMeshApi, createMeshFeature } from './mesh-wiring.js';
 import { LayoverCore, type LayoverOptions } from './layover.js';
 import { closeServer, formatHostPort, listen, parseHostPort, type HostPort } from './listen.js';
 
@@ -55,7 +55,9 @@ function findDashboard(): string | undefined {
 /** `layover serve`: the core, plus the admin listener with the API, SSE, /metrics and the dashboard. */
 export async function startHeadless(options: HeadlessOptions): Promise<HeadlessInstance> {
   const { yielding, ...prefetchTuning } = options.prefetch ?? {};
-  const core = new LayoverCore({ ...options, ...(yielding ? { bandwidth: yielding } : {}) });
+  // The office mesh starts on top of the core (below); the core reports its state in Status from the start.
+  const mesh = createMeshFeature(options.logger);
+  const core = new LayoverCore({ ...options, ...(yielding ? { bandwidth: yielding } : {}), meshStatus: () => mesh.status() });
   try {
     await core.start();
   } catch (error) {
@@ -107,9 +109,8 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
     }
     options.logger.info({ admin: adminUrl() }, 'dashboard and control API ready');
   }
-  let mesh: MeshFeature | undefined;
   try {
-    mesh = await startMeshFeature(core, options.logger);
+    await mesh.start(core);
   } catch (error) {
     if (admin) await closeServer(admin);
     await prefetch.stop();
@@ -130,7 +131,7 @@ export async function startHeadless(options: HeadlessOptions): Promise<HeadlessI
     stop: async () => {
       if (admin) await closeServer(admin);
       if (adminAddress) await removeAdminToken(adminAddress, adminToken);
-      await mesh?.stop();
+      await mesh.stop();
       // A demo in progress owns servers and a temp dir of its own: end it before the core it stands on.
       await api.cancelDemo().catch(() => undefined);
       await prefetch.stop();

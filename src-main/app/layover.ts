@@ -39,6 +39,8 @@ export interface LayoverOptions {
   settingsStore?: SettingsStore;
   /** Announce this instance in the data dir for CLI commands (off in tests that run several). */
   announce?: boolean;
+  /** The office mesh's state for Status (the app's mesh feature, mesh-wiring.ts); undefined while not joined. */
+  meshStatus?: () => MeshStatus | undefined;
   /** Tuning of how prefetch yields to pulls in the bandwidth budget (tests shorten the hold-off). */
   bandwidth?: Pick<BandwidthBudgetOptions, 'pullHoldoffMs' | 'keepAliveMs'>;
 }
@@ -69,8 +71,6 @@ export class LayoverCore {
   hostPolicy: HostPolicy;
   mirrorAddress?: HostPort;
   readonly startedAt = Date.now();
-  /** The office mesh's state for Status, once the app has joined one (mesh-wiring.ts). */
-  meshStatus: () => MeshStatus | undefined = () => undefined;
   /** The background comparison of the index with the blob files, started once the mirror listens. */
   indexCheck?: Promise<IndexCheckReport | undefined>;
   private readonly stopping = new AbortController();
@@ -104,6 +104,11 @@ export class LayoverCore {
       const pem = this.settings.registries.find((candidate) => candidate.name === registry)?.requireSignature?.publicKey;
       return pem ? parsePublicKey(pem) : undefined;
     }, freshness);
+  }
+
+  /** The office mesh's state, from the provider the core was made with; undefined while not joined. */
+  meshStatus(): MeshStatus | undefined {
+    return this.options.meshStatus?.();
   }
 
   /** A client asking for a manifest: its blobs are likely next, so prefetch yields now (the fetcher reports pull transfers itself). */

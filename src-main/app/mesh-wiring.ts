@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { LayoverApi } from '../api/layover-api.js';
-import type { MeshSettings, OfficeMeshJoined } from '../api/types.js';
+import type { MeshSettings, MeshStatus, OfficeMeshJoined } from '../api/types.js';
 import { saveSettings } from './api-service.js';
 import { redactSettings } from './settings.js';
 import { OfficeMesh } from '../mesh/office-mesh.js';
@@ -13,41 +13,53 @@ import type { LayoverCore } from './layover.js';
 
 export { OfficeKey, readOfficeKeyFile, writeOfficeKeyFile };
 
-/** The office mesh as the app runs it: started from the settings, restarted when they change. */
+/**
+ * The office mesh as the app runs it: started from the settings, restarted when they change.
+ * Made before the core (whose Status reports it: `status` is handed to the core at construction),
+ * started on top of it once the core runs.
+ */
 export interface MeshFeature {
   /** The mesh running now; undefined while this Layover has not joined one. */
   readonly mesh: OfficeMesh | undefined;
+  /** The running mesh's state for Status and /metrics; undefined while not joined. */
+  status(): MeshStatus | undefined;
+  /**
+   * Joins the office mesh the settings name, on top of the core: its listener,
+   * static peers, DNS-SD, and the peer source in the core's blob pipeline.
+   * Nothing runs until the settings join one (the desktop's default); a change
+   * of the mesh settings (Settings > Office mesh) stops the old and starts the
+   * new. A key file that cannot be read fails the start (`layover serve`), and
+   * later only the mesh, with the reason in the activity log.
+   */
+  start(core: LayoverCore): Promise<void>;
   stop(): Promise<void>;
 }
 
-/**
- * Joins the office mesh the settings name, on top of the core: its listener,
- * static peers, DNS-SD, and the peer source in the core's blob pipeline.
- * Nothing runs until the settings join one (the desktop's default); a change
- * of the mesh settings (Settings > Office mesh) stops the old and starts the
- * new. A key file that cannot be read fails the start (`layover serve`), and
- * later only the mesh, with the reason in the activity log.
- */
-export async function startMeshFeature(core: LayoverCore, logger: Logger): Promise<MeshFeature> {
-  let running: { mesh: OfficeMesh; stop(): Promise<void> } | undefined = await startMesh(core, core.settings.mesh, logger);
-  let applied = JSON.stringify(core.settings.mesh ?? null);
+export function createMeshFeature(logger: Logger): MeshFeature {
+  let running: { mesh: OfficeMesh; stop(): Promise<void> } | undefined;
+  let unsubscribe = (): void => undefined;
   let queue = Promise.resolve();
-  const unsubscribe = core.onEvent((event) => {
-    if (event.type !== 'settings' || JSON.stringify(core.settings.mesh ?? null) === applied) return;
-    applied = JSON.stringify(core.settings.mesh ?? null);
-    queue = queue.then(async () => {
-      await running?.stop();
-      running = undefined;
-      try {
-        running = await startMesh(core, core.settings.mesh, logger);
-      } catch (error) {
-        core.telemetry.note('error', `Office mesh: ${(error as Error).message}`);
-      }
-    });
-  });
   return {
     get mesh() {
       return running?.mesh;
+    },
+    status: () => running?.mesh.status(),
+    start: async (core) => {
+      running = await startMesh(core, core.settings.mesh, logger);
+      let applied = JSON.stringify(core.settings.mesh ?? null);
+      unsubscribe = core.onEvent((event) => {
+        if (event.type !== 'settings' || JSON.stringify(core.settings.mesh ?? null) === applied) return;
+        applied = JSON.stringify(core.settings.mesh ?? null);
+        queue = queue.then(async () => {
+          await running?.stop();
+          running = undefined;
+          try {
+            running = await startMesh(core, core.settings.mesh, logger);
+          } catch (error) {
+            core.telemetry.note('error', `Office mesh: ${(error as Error).message}`);
+          }
+        });
+      });
     },
     stop: async () => {
       unsubscribe();
@@ -73,11 +85,9 @@ async function startMesh(core: LayoverCore, settings: MeshSettings | undefined, 
   });
   await mesh.start();
   const discovery = settings.discovery ?? true ? await startDiscoveryOf(mesh, logger) : undefined;
-  core.meshStatus = () => mesh.status();
   return {
     mesh,
     stop: async () => {
-      core.meshStatus = () => undefined;
       await discovery?.stop();
       await mesh.stop();
     },

@@ -7,7 +7,6 @@ import { createJobRunner } from './job-runner.js';
 import { createPrefetchApi, type PrefetchApi } from './prefetch-api.js';
 import type { PrefetchCore } from './prefetch-core.js';
 import { PrefetchState, type JobRecord } from './prefetch-state.js';
-import { PartialBlobs } from './resumable-fetch.js';
 import { PrefetchRules } from './rules.js';
 import { inWindow } from './schedule.js';
 import { Scheduler } from './scheduler.js';
@@ -63,7 +62,8 @@ export function createPrefetchService(core: PrefetchCore, options: PrefetchServi
   const state = new PrefetchState(core.store.dataDir);
   const sync = new SyncBook(core, state);
   const browser = new UpstreamBrowser(core);
-  const partials = new PartialBlobs(core.store.dataDir);
+  // The fetcher's own partial files: the bytes its resumable mode keeps are the ones a job counts and removes.
+  const partials = core.blobs.partials;
   const cache = new CacheRoom(core);
   const runner = createJobRunner({
     core, budget: core.bandwidth, sync, partials, now: Date.now,
