@@ -1,4 +1,3 @@
-import open from 'open';
 import { createHttpClient, requestLoginUrl } from '../api/http-client.js';
 import type { LayoverApi } from '../api/layover-api.js';
 import { findAdminToken, TOKEN_ENV } from '../app/admin-credentials.js';
@@ -36,7 +35,8 @@ export async function dashboardLoginUrl(connection: AdminConnection, page?: stri
 
 /** Opens a URL in the user's browser; a machine without one is not an error (the URL is printed anyway). */
 export function openInBrowser(url: string): void {
-  open(url).then((child) => child.on('error', () => undefined), () => undefined);
+  // Loaded here, not at the top: every `layover serve` loads this module's neighbours and never opens a browser.
+  import('open').then(({ default: open }) => open(url)).then((child) => child.on('error', () => undefined), () => undefined);
 }
 
 async function runningAdminUrl(): Promise<string> {

@@ -6,7 +6,11 @@
  * `layover prefetch`, `layover pull` and `layover demo` each say what their
  * rows are; this draws them.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressModule from 'cli-progress';
+
+/** cli-progress, loaded when the first bar is drawn (a `layover serve` loads this module and never draws one). */
+const loadCliProgress = (): typeof cliProgressModule => createRequire(import.meta.url)('cli-progress') as typeof cliProgressModule;
 
 export interface ProgressRow {
   /** Leftmost, before the bar: "library/app 1.1", a layer id, "Pull 2: ...". */
@@ -30,8 +34,8 @@ export const LINE_INTERVAL_MS = 2_000;
 
 export class TerminalProgress {
   readonly live: boolean;
-  private bars?: cliProgress.MultiBar;
-  private readonly rows = new Map<string, cliProgress.SingleBar>();
+  private bars?: cliProgressModule.MultiBar;
+  private readonly rows = new Map<string, cliProgressModule.SingleBar>();
   private readonly reported = new Map<string, { state: string; progress: number; at: number }>();
 
   constructor(private readonly stream: NodeJS.WritableStream, private readonly options: TerminalProgressOptions) {
@@ -46,12 +50,15 @@ export class TerminalProgress {
   /** Draws or moves a row's bar; off a terminal, nothing (say what matters with line()). */
   row(id: string, row: ProgressRow): void {
     if (!this.live) return;
-    this.bars ??= new cliProgress.MultiBar({
-      stream: this.stream as NodeJS.WriteStream,
-      format: '{label} {bar} {percentage}% | {detail}',
-      hideCursor: true,
-      barsize: this.options.barSize ?? 30,
-    }, cliProgress.Presets.shades_classic);
+    if (!this.bars) {
+      const cliProgress = loadCliProgress();
+      this.bars = new cliProgress.MultiBar({
+        stream: this.stream as NodeJS.WriteStream,
+        format: '{label} {bar} {percentage}% | {detail}',
+        hideCursor: true,
+        barsize: this.options.barSize ?? 30,
+      }, cliProgress.Presets.shades_classic);
+    }
     const payload = { label: row.label, detail: row.detail };
     const total = Math.max(row.total, 1);
     let bar = this.rows.get(id);
