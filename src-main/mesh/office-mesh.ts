@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import type { MeshStatus } from '../api/types.js';
-import type { BlobFetcher, BlobRequest } from '../core/fetch/blob-fetcher.js';
+import type { BlobFetcher } from '../core/fetch/blob-fetcher.js';
+import type { BlobSource, BlobSourceQuery } from '../core/fetch/blob-source.js';
 import type { BlobStore } from '../core/store/blob-store.js';
 import { DigestMismatchError, type Ingest } from '../core/store/ingest.js';
 import type { Telemetry } from '../core/telemetry/telemetry.js';
-import { headerValue } from '../core/upstream/registry-client.js';
 import { electFetcher } from './election.js';
 import type { OfficeKey } from './office-key.js';
 import { PeerClient } from './peer-client.js';
@@ -46,16 +46,15 @@ export interface OfficeMeshOptions {
   servingCap?: () => number;
 }
 
-/** This Layover's part in deciding who fetches a digest, while a miss is in progress. */
-interface LocalState {
-  phase: 'deciding' | 'wan' | 'peer';
-  /** Resolves when the phase leaves 'deciding'. */
+/** This Layover's choice of sources for a digest, while the fetcher's transfer of it runs. */
+interface Decision {
+  /** Until then this Layover answers 'wanting': it is still asking the peers and electing. */
+  done: boolean;
+  /** Resolves when the choice is made. */
   decided: Promise<void>;
   decide: () => void;
-  /** The ingest being filled from peers (phase 'peer'). */
-  ingest?: Ingest;
-  /** The member whose bytes are arriving now (phase 'peer'). */
-  follows?: string;
+  /** The peers chosen, in order (empty: this Layover goes to the WAN). */
+  peers: Peer[];
 }
 
 /**
@@ -69,7 +68,8 @@ export class OfficeMesh {
   readonly self = randomBytes(8).toString('hex');
   readonly peers = new PeerSet(this.self);
   private readonly client: PeerClient;
-  private readonly states = new Map<string, LocalState>();
+  private readonly decisions = new Map<string, Decision>();
+  private removeSources?: () => void;
   private readonly wants = new Map<string, Map<string, number>>();
   private readonly servers: Server[] = [];
   private readonly listening: string[] = [];
@@ -121,7 +121,7 @@ export class OfficeMesh {
       if (bound && typeof bound === 'object') this.listening.push(peerKey({ host: bound.address, port: bound.port }));
     }
     this.options.logger.info({ listen: this.listening, officeId: this.options.key.officeId, member: this.self, peers: this.peers.all().map((peer) => peer.key) }, 'office mesh ready');
-    this.options.fetcher.setMissSource((req) => this.fromPeers(req));
+    this.removeSources = this.options.fetcher.addSources((query) => this.sourcesFor(query));
     void this.probeAll();
     this.probeTimer = setInterval(() => void this.probeAll(), PROBE_INTERVAL_MS);
     this.probeTimer.unref();
@@ -129,7 +129,7 @@ export class OfficeMesh {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.options.fetcher.setMissSource(undefined);
+    this.removeSources?.();
     clearInterval(this.probeTimer);
     await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => {
       server.close(() => resolve());
@@ -181,11 +181,24 @@ export class OfficeMesh {
     if (wanting) this.recordWant(digest, asker);
     const size = await this.options.store.sizeOf(digest);
     if (size !== undefined) return { member: this.self, state: 'has', size };
-    const local = this.states.get(digest);
-    if (!local) return { member: this.self, state: 'none' };
-    if (local.phase === 'deciding') return { member: this.self, state: 'wanting' };
-    if (local.phase === 'wan') return { member: this.self, state: 'fetching', source: 'wan' };
-    return { member: this.self, state: 'fetching', source: 'peer', ...(local.follows ? { follows: local.follows } : {}) };
+    const decision = this.decisionOf(digest);
+    if (decision && !decision.done) return { member: this.self, state: 'wanting' };
+    if (!this.options.fetcher.isInFlight(digest)) return { member: this.self, state: 'none' };
+    // The fetcher's transfer says whose bytes arrive now; before its first source answered, the choice made says it.
+    const source = this.options.fetcher.transferSource(digest);
+    const follows = source ? (source instanceof PeerBlobSource ? source.peer : undefined) : decision?.peers[0];
+    if (!follows?.member) return { member: this.self, state: 'fetching', source: 'wan' };
+    return { member: this.self, state: 'fetching', source: 'peer', follows: follows.member };
+  }
+
+  /** The choice for a digest while its transfer runs; a finished one is forgotten here. */
+  private decisionOf(digest: string): Decision | undefined {
+    const decision = this.decisions.get(digest);
+    if (decision?.done && !this.options.fetcher.isInFlight(digest)) {
+      this.decisions.delete(digest);
+      return undefined;
+    }
+    return decision;
   }
 
   private async blobFor(digest: string): Promise<{ file: string; size: number } | { ingest: Ingest; size: number } | undefined> {
@@ -196,14 +209,11 @@ export class OfficeMesh {
     };
     const now = await stored();
     if (now) return now;
-    const local = this.states.get(digest);
-    if (!local) return undefined;
-    if (local.phase === 'deciding') await Promise.race([local.decided, delay(DECISION_WAIT_MS)]);
-    if (local.phase === 'peer' && local.ingest?.expectedSize !== undefined && local.ingest.state !== 'failed') return { ingest: local.ingest, size: local.ingest.expectedSize };
-    if (local.phase === 'wan') {
-      const ingest = await this.options.fetcher.inflightIngest(digest);
-      if (ingest?.expectedSize !== undefined && ingest.state !== 'failed') return { ingest, size: ingest.expectedSize };
-    }
+    const decision = this.decisionOf(digest);
+    if (decision && !decision.done) await Promise.race([decision.decided, delay(DECISION_WAIT_MS)]);
+    // The one transfer of the digest (from the WAN or from another member): followed as its bytes arrive.
+    const ingest = this.options.fetcher.isInFlight(digest) ? await this.options.fetcher.inflightIngest(digest) : undefined;
+    if (ingest?.expectedSize !== undefined && ingest.state !== 'failed') return { ingest, size: ingest.expectedSize };
     return stored();
   }
 
@@ -226,42 +236,40 @@ export class OfficeMesh {
   // ------------------------------------------------------------ a miss: peers first
 
   /**
-   * The fetcher's miss source. Undefined means "fetch from the upstream as
-   * without the mesh": no live peer, the upstream refuses this user, this
-   * Layover was elected, or the peers failed (their partial bytes are kept).
+   * The mesh's sources for a blob the fetcher is about to fetch: the peers to
+   * take it from, in order, or none, meaning "the upstream, as without the
+   * mesh": no live peer, the upstream refuses this user, or this Layover was
+   * elected. The fetcher does the rest (one pipeline): a peer that vanishes
+   * midway is continued from the upstream with Range, wrong bytes start over
+   * from the upstream, and every byte goes through the verified ingest.
    */
-  private async fromPeers(req: BlobRequest): Promise<Ingest | undefined> {
+  private async sourcesFor(query: BlobSourceQuery): Promise<BlobSource[]> {
+    for (const digest of [...this.decisions.keys()]) this.decisionOf(digest); // forgets finished ones
     const live = this.peers.live();
-    if (live.length === 0 || this.stopped) return undefined;
+    if (live.length === 0 || this.stopped) return [];
     // Access is never widened: the upstream must say this user may read this blob before any peer is asked.
-    const size = await this.upstreamSize(req);
-    if (size === undefined) return undefined;
+    const size = await query.upstreamSize().catch(() => undefined);
+    if (size === undefined) return [];
     let decide!: () => void;
-    const state: LocalState = { phase: 'deciding', decided: new Promise<void>((resolve) => { decide = resolve; }), decide: () => decide() };
-    this.states.set(req.digest, state);
+    const decision: Decision = { done: false, decided: new Promise<void>((resolve) => { decide = resolve; }), decide: () => decide(), peers: [] };
+    this.decisions.set(query.digest, decision);
     try {
-      const sources = await this.chooseSources(req.digest, live);
-      if (!sources) {
-        this.enter(state, 'wan');
-        this.forgetWhenStored(req.digest, state);
-        return undefined;
-      }
-      const ingest = await this.options.store.createIngest(req.digest, size);
-      state.ingest = ingest;
-      this.enter(state, 'peer');
-      const filled = await this.fill(ingest, sources, req, state);
-      this.forget(req.digest, state);
-      if (filled) return ingest;
-      this.enter(state, 'wan'); // what the peers sent was wrong: the upstream, from the start
-      this.states.set(req.digest, state);
-      this.forgetWhenStored(req.digest, state);
-      return undefined;
+      decision.peers = (await this.chooseSources(query.digest, live)) ?? [];
     } catch (error) {
-      this.options.logger.warn({ err: error, digest: req.digest }, 'office mesh: fetching from peers failed; using the upstream');
-      this.enter(state, 'wan');
-      this.forgetWhenStored(req.digest, state);
-      return undefined;
+      this.options.logger.warn({ err: error, digest: query.digest }, 'office mesh: asking the peers failed; using the upstream');
+    } finally {
+      decision.done = true;
+      decision.decide();
     }
+    return decision.peers.map((peer) => new PeerBlobSource(peer, this.client, {
+      onBytes: (from, bytes) => {
+        this.counters.bytesReceived += bytes;
+        this.counters.wanBytesSaved += bytes;
+        from.bytesReceived += bytes;
+      },
+      onFailed: (from, reason) => this.peerFailed(from, reason),
+      onRejected: (from, digest, reason) => this.dropPeer(from, reason instanceof DigestMismatchError ? `sent bytes that do not match ${digest.slice(0, 19)}` : `sent what ${digest.slice(0, 19)} is not: ${reason.message}`),
+    }));
   }
 
   /**
@@ -298,109 +306,6 @@ export class OfficeMesh {
       this.peerFailed(peer, error as Error);
       return undefined;
     }
-  }
-
-  /**
-   * Fills the ingest from the peers in turn, each continuing with Range where
-   * the last stopped, then from the upstream for whatever is left. True when
-   * the blob verified; false when its bytes were wrong (the peers that sent
-   * them are dropped for the session).
-   */
-  private async fill(ingest: Ingest, sources: Peer[], req: BlobRequest, state: LocalState): Promise<boolean> {
-    const size = ingest.expectedSize!;
-    const contributors = new Set<Peer>();
-    const controller = new AbortController();
-    for (const peer of sources) {
-      if (ingest.bytesWritten >= size) break;
-      if (peer.state !== 'live') continue;
-      state.follows = peer.member;
-      const source = new PeerBlobSource(peer, this.client, (bytes) => {
-        this.counters.bytesReceived += bytes;
-        this.counters.wanBytesSaved += bytes;
-        peer.bytesReceived += bytes;
-      });
-      try {
-        const bytes = await source.open({ registry: req.client.name, repository: req.repository, digest: req.digest, size, offset: ingest.bytesWritten, signal: controller.signal });
-        if (!bytes) continue;
-        if (bytes.size !== size) {
-          this.dropPeer(peer, `announced ${bytes.size} bytes for ${req.digest.slice(0, 19)}, the upstream ${size}`);
-          bytes.cancel();
-          continue;
-        }
-        contributors.add(peer);
-        for await (const chunk of bytes.body) await ingest.write(chunk);
-        if (ingest.bytesWritten < size) throw new Error(`ended at byte ${ingest.bytesWritten} of ${size}`);
-      } catch (error) {
-        if (ingest.state !== 'writing') break;
-        if (/more than the \d+ bytes/.test((error as Error).message)) this.dropPeer(peer, `sent more bytes than ${req.digest.slice(0, 19)} has`);
-        else this.peerFailed(peer, error as Error);
-      }
-    }
-    if (ingest.state !== 'writing') return false;
-    delete state.follows;
-    if (ingest.bytesWritten < size) await this.resumeFromUpstream(ingest, req);
-    try {
-      await ingest.finish();
-      return true;
-    } catch (error) {
-      if (!(error instanceof DigestMismatchError)) throw error;
-      for (const peer of contributors) this.dropPeer(peer, `sent bytes that do not match ${req.digest.slice(0, 19)}`);
-      return false;
-    }
-  }
-
-  /** The rest of a blob the peers could not finish, from the upstream with Range. */
-  private async resumeFromUpstream(ingest: Ingest, req: BlobRequest): Promise<void> {
-    const offset = ingest.bytesWritten;
-    const response = await req.client.request({
-      method: 'GET', path: `/v2/${req.repository}/blobs/${req.digest}`, scope: `repository:${req.repository}:pull`,
-      followRedirects: true, headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
-    });
-    let skip = 0;
-    if (response.status === 200) skip = offset; // the upstream ignored Range: drop what we have
-    else if (response.status !== 206 || !headerValue(response.headers['content-range'])?.startsWith(`bytes ${offset}-`)) {
-      await response.body.dump();
-      throw new Error(`the upstream answered ${response.status} to Range bytes=${offset}-`);
-    }
-    for await (const chunk of response.body) {
-      let bytes = chunk as Buffer;
-      if (skip > 0) {
-        const dropped = Math.min(skip, bytes.length);
-        skip -= dropped;
-        bytes = bytes.subarray(dropped);
-        if (bytes.length === 0) continue;
-      }
-      await ingest.write(bytes);
-      this.options.telemetry.counters.bytesFetchedUpstream += bytes.length;
-    }
-  }
-
-  private async upstreamSize(req: BlobRequest): Promise<number | undefined> {
-    try {
-      const response = await req.client.request({ method: 'HEAD', path: `/v2/${req.repository}/blobs/${req.digest}`, scope: `repository:${req.repository}:pull`, followRedirects: true });
-      await response.body.dump();
-      const length = Number(headerValue(response.headers['content-length']));
-      return response.status === 200 && Number.isSafeInteger(length) ? length : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private enter(state: LocalState, phase: LocalState['phase']): void {
-    state.phase = phase;
-    state.decide();
-  }
-
-  private forget(digest: string, state: LocalState): void {
-    if (this.states.get(digest) === state) this.states.delete(digest);
-  }
-
-  /** Followers are served from the WAN transfer until it ends; then the store answers. */
-  private forgetWhenStored(digest: string, state: LocalState): void {
-    void (async () => {
-      const ingest = await this.options.fetcher.inflightIngest(digest);
-      while (ingest && ingest.state === 'writing') await ingest.changed();
-    })().finally(() => this.forget(digest, state));
   }
 
   private peerFailed(peer: Peer, error: Error): void {

@@ -8,7 +8,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BlobFetcher } from '../../src-main/core/fetch/blob-fetcher.js';
+import { Writable } from 'node:stream';
+import { BlobFetcher, type BlobHandle } from '../../src-main/core/fetch/blob-fetcher.js';
 import type { BlobBytes, BlobSource, BlobWant } from '../../src-main/core/fetch/blob-source.js';
 import { BlobStore } from '../../src-main/core/store/blob-store.js';
 import { MetadataIndex } from '../../src-main/core/store/metadata.js';
@@ -66,8 +67,9 @@ async function standaloneFetcher(pacer: Pacer) {
 }
 
 /** A source that holds one blob and sends `parts` of it from the offset asked, then fails if told to. */
-function memorySource(blob: Buffer, digest: string, options: { failAt?: number; corrupt?: boolean } = {}) {
+function memorySource(blob: Buffer, digest: string, options: { failAt?: number; corrupt?: boolean; untrusted?: boolean } = {}) {
   const rejected: string[] = [];
+  const failed: string[] = [];
   const asked: BlobWant[] = [];
   const source: BlobSource = {
     name: 'memory peer',
@@ -84,8 +86,10 @@ function memorySource(blob: Buffer, digest: string, options: { failAt?: number; 
       return { start: want.offset, size: blob.length, body: body(), cancel: () => undefined, from: 'memory' };
     },
     rejected: (d, reason) => void rejected.push(`${d}: ${reason.message}`),
+    failed: (d, reason) => void failed.push(`${d}: ${reason.message}`),
+    ...(options.untrusted ? { untrusted: true } : {}),
   };
-  return { source, rejected, asked };
+  return { source, rejected, failed, asked };
 }
 
 async function until(condition: () => boolean, what: string): Promise<void> {
@@ -290,4 +294,53 @@ describe('one blob pipeline', () => {
       await standalone.close();
     }
   });
+
+  test('an untrusted source (a peer) that breaks off midway under a pull: the upstream continues by Range, the client gets exact bytes', async () => {
+    const blob = testBytes(MiB, 31);
+    const digest = upstream.addBlob(blob);
+    const standalone = await standaloneFetcher(new RecordingPacer());
+    try {
+      const half = 384 * KiB;
+      const peer = memorySource(blob, digest, { failAt: half, untrusted: true });
+      const sizes: number[] = [];
+      // A provider that takes its time (the mesh elects) and asks the upstream first (access is never widened).
+      standalone.fetcher.addSources(async (query) => {
+        sizes.push(await query.upstreamSize());
+        return [peer.source];
+      });
+      const handle = await standalone.fetcher.open({ client: hub, repository: REPOSITORY, digest, kind: 'pull' });
+      assert.deepEqual(await collect(handle), blob, 'the client got exact bytes, no error');
+      assert.deepEqual(sizes, [blob.length], 'the provider learned the size from the upstream HEAD');
+      assert.deepEqual(blobGets(digest).map((r) => r.range), [`bytes=${half}-`], 'the upstream was asked only for the rest');
+      assert.equal(peer.failed.length, 1, 'the source heard it broke off');
+      assert.deepEqual(await standalone.store.read(digest), blob);
+    } finally {
+      await standalone.close();
+    }
+  });
+
+  test('an untrusted source that sends a wrong byte: no client sees it, the source is told, and the blob comes whole from the upstream', async () => {
+    const blob = testBytes(300 * KiB, 32);
+    const digest = upstream.addBlob(blob);
+    const standalone = await standaloneFetcher(new RecordingPacer());
+    try {
+      const peer = memorySource(blob, digest, { corrupt: true, untrusted: true });
+      standalone.fetcher.addSources(() => [peer.source]);
+      const handle = await standalone.fetcher.open({ client: hub, repository: REPOSITORY, digest, kind: 'pull' });
+      assert.deepEqual(await collect(handle), blob, 'the client got exact bytes, no error');
+      assert.equal(peer.rejected.length, 1, 'the source that sent the bytes heard they were wrong');
+      assert.deepEqual(blobGets(digest).map((r) => r.range), [undefined], 'the upstream was asked once, for the whole blob');
+      assert.deepEqual(await standalone.store.read(digest), blob);
+    } finally {
+      await standalone.close();
+    }
+  });
 });
+
+/** What a client following the handle receives, whole. */
+async function collect(handle: BlobHandle): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => { chunks.push(chunk); done(); } });
+  await handle.sendTo(sink, 0, Infinity, () => undefined);
+  return Buffer.concat(chunks);
+}

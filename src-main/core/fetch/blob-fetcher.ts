@@ -9,7 +9,7 @@ import type { PacedKind, Pacer } from '../upstream/bandwidth.js';
 import type { RegistryClient } from '../upstream/registry-client.js';
 import { RepositoryClient, ResumeRefusedError } from '../upstream/repository-client.js';
 import { errorForUpstreamFailure } from '../upstream/upstream-errors.js';
-import type { BlobBytes, BlobSource, BlobSourceProvider, BlobWant } from './blob-source.js';
+import type { BlobBytes, BlobSource, BlobSourceProvider, BlobSourceQuery, BlobWant } from './blob-source.js';
 import { PartialBlobs } from './partial-blobs.js';
 import { UpstreamBlobSource } from './upstream-source.js';
 
@@ -52,15 +52,13 @@ export interface BlobRequest {
   resumable?: boolean;
 }
 
-/**
- * Asked on a miss before any source (the office mesh's interim hook, from
- * before sources existed; new code plugs in through addSources): a blob
- * already verified into the store, or undefined to fetch it as without it.
- */
-export type MissSource = (req: BlobRequest) => Promise<Ingest | undefined>;
-
 interface Transfer {
+  /** Replaced only when an untrusted source's bytes proved wrong and the blob starts over with the next source. */
   ingest: Ingest;
+  /** The source whose bytes arrive now (the office mesh tells its peers whom it follows). */
+  source?: BlobSource;
+  /** Its first source was untrusted (a peer): clients get the bytes only once the blob verified. */
+  held: boolean;
   tracker: TransferTracker;
   done: Promise<void>;
   /** 'pull' from the moment a client waits on it: its bytes then go at a pull's pace and a job's stop no longer stops them. */
@@ -77,7 +75,7 @@ interface Transfer {
 }
 
 /** The fields every transfer starts with. */
-function newTransfer(fields: Omit<Transfer, 'contributors' | 'joined' | 'join' | 'done'>): Transfer {
+function newTransfer(fields: Omit<Transfer, 'contributors' | 'joined' | 'join' | 'done' | 'source'>): Transfer {
   let join = (): void => undefined;
   const joined = new Promise<void>((resolve) => (join = resolve));
   return { ...fields, contributors: new Set(), joined, join, done: Promise.resolve() };
@@ -89,6 +87,9 @@ interface Opened {
   bytes: BlobBytes;
   index: number;
 }
+
+/** A source sent a size or bytes the blob does not have: it was told (rejected), the bytes are not used. */
+class RejectedBytes extends Error {}
 
 /** The pacer threw at a chunk: the transfer is stopped on purpose (a yield to a pull, a paused job), not failed. */
 class Stopped extends Error {
@@ -108,8 +109,11 @@ const UNPACED: Pacer = { pace: async () => undefined, notePullTransfer: () => un
  *
  * Its resumable mode keeps the bytes of a stopped transfer in a partial file
  * (partial-blobs.ts) and continues them with a Range request, from the same
- * source or the next one. The pacer is told the registry and the kind of
- * every chunk, and when a pull's transfer starts and ends.
+ * source or the next one. Sources are chosen per blob by the providers added
+ * (the office mesh elects one fetcher per digest there); an untrusted source
+ * (a LAN peer) that vanishes midway is continued by the next one with Range,
+ * and its bytes reach clients only once verified. The pacer is told the
+ * registry and the kind of every chunk, and when a pull's transfer starts and ends.
  */
 export class BlobFetcher {
   /** Resumable transfers' kept bytes. */
@@ -118,7 +122,8 @@ export class BlobFetcher {
   /** Open read streams per digest: eviction never deletes what someone is reading. */
   private readonly readers = new Map<string, number>();
   private readonly providers: BlobSourceProvider[] = [];
-  private missSource?: MissSource;
+  /** The transfers of inflight once their source answered, readable at once (the mesh answers its peers from them). */
+  private readonly running = new Map<string, Transfer>();
 
   constructor(
     private readonly store: BlobStore,
@@ -138,13 +143,14 @@ export class BlobFetcher {
     };
   }
 
-  setMissSource(source: MissSource | undefined): void {
-    this.missSource = source;
-  }
-
   /** The ingest of a transfer in flight (peers follow it), once its source has answered. */
   async inflightIngest(digest: string): Promise<Ingest | undefined> {
     return (await this.inflight.get(digest)?.catch(() => undefined))?.ingest;
+  }
+
+  /** The source the transfer of this digest takes its bytes from now; undefined while none runs or none answered yet. */
+  transferSource(digest: string): BlobSource | undefined {
+    return this.running.get(digest)?.source;
   }
 
   /** The blob from the store, or following the one transfer of it (started now if none runs). */
@@ -235,6 +241,8 @@ export class BlobFetcher {
       sendTo: async (destination, start, end, onBytes) => {
         transfer.tracker.status.clients += 1;
         try {
+          // Bytes from an untrusted source (a peer) are served once verified: wrong ones are never seen.
+          if (transfer.held) await transfer.done.catch(() => undefined);
           await this.reading(digest, () => sendFollowing(transfer.ingest, start, end, destination, onBytes));
         } finally {
           transfer.tracker.status.clients -= 1;
@@ -249,10 +257,20 @@ export class BlobFetcher {
     return handle;
   }
 
-  /** The sources for a blob, in order: those added (peers, bundles), then the upstream, always last. */
-  private sourcesFor(req: BlobRequest): BlobSource[] {
-    const want = { registry: req.client.name, repository: req.repository, digest: req.digest, ...(req.size === undefined ? {} : { size: req.size }) };
-    return [...this.providers.flatMap((provider) => provider(want)), new UpstreamBlobSource(req.client)];
+  /**
+   * The sources for a blob, in order: those added (peers, bundles), then the upstream, always last; and the
+   * blob's size when a provider had the upstream's HEAD say it (or the request knew it).
+   */
+  private async sourcesFor(req: BlobRequest): Promise<{ sources: BlobSource[]; size?: number }> {
+    let head: Promise<number> | undefined;
+    const query: BlobSourceQuery = {
+      registry: req.client.name, repository: req.repository, digest: req.digest, ...(req.size === undefined ? {} : { size: req.size }),
+      upstreamSize: () => (head ??= new RepositoryClient(req.client, req.repository).blobSize(req.digest)),
+    };
+    // A provider that fails has no source for this blob: the next ones and the upstream still do.
+    const added = await Promise.all(this.providers.map(async (provider) => provider(query)).map((chosen) => chosen.catch(() => [] as BlobSource[])));
+    const size = req.size ?? (await head?.catch(() => undefined));
+    return { sources: [...added.flat(), new UpstreamBlobSource(req.client)], ...(size === undefined ? {} : { size }) };
   }
 
   /**
@@ -260,12 +278,9 @@ export class BlobFetcher {
    * transfer's bytes flowing in the background; rejects with the upstream's
    * answer when no source has the blob.
    */
-  private async startTransfer(req: BlobRequest, release: () => void): Promise<Transfer> {
-    const elsewhere = await this.missSource?.(req).catch(() => undefined);
-    if (elsewhere?.state === 'verified') {
-      release(); // stored: later requests are hits
-      return this.storedElsewhere(req, elsewhere);
-    }
+  private async startTransfer(asked: BlobRequest, release: () => void): Promise<Transfer> {
+    const { sources, size } = await this.sourcesFor(asked);
+    const req: BlobRequest = { ...asked, ...(size === undefined ? {} : { size }) };
     const resumable = req.resumable === true || (await this.partials.size(req.digest)) > 0;
     let ingest: Ingest | undefined;
     if (resumable) {
@@ -273,7 +288,6 @@ export class BlobFetcher {
       ingest = await this.store.createIngest(req.digest, req.size, this.partials.pathOf(req.digest));
     }
     const stop = new AbortController();
-    const sources = this.sourcesFor(req);
     let opened: Opened | undefined;
     try {
       const complete = ingest?.expectedSize !== undefined && ingest.bytesWritten === ingest.expectedSize;
@@ -291,19 +305,15 @@ export class BlobFetcher {
       ...(ingest.expectedSize === undefined ? {} : { bytesTotal: ingest.expectedSize - offset }), clients: 0, kind: req.kind,
       ...(opened?.bytes.servedBy ? { servedBy: opened.bytes.servedBy } : {}),
     });
-    const transfer = newTransfer({ ingest, tracker, kind: req.kind, resumable, offset, registry: req.client.name });
+    const transfer = newTransfer({ ingest, tracker, kind: req.kind, resumable, offset, registry: req.client.name, held: opened?.source.untrusted === true });
+    this.running.set(req.digest, transfer);
     if (req.kind === 'pull') this.pacer.notePullTransfer(transfer.registry, tracker.status.id, false);
-    transfer.done = this.pump(transfer, req, sources, opened, stop).finally(release);
+    transfer.done = this.pump(transfer, req, sources, opened, stop).finally(() => {
+      if (this.running.get(req.digest) === transfer) this.running.delete(req.digest);
+      release();
+    });
     transfer.done.catch(() => undefined); // failures reach clients through the ingest
     return transfer;
-  }
-
-  /** The mesh's interim hook stored the blob itself: a transfer that is already done. */
-  private storedElsewhere(req: BlobRequest, ingest: Ingest): Transfer {
-    this.metadata.touch(req.digest, req.client.name, req.repository);
-    const tracker = this.telemetry.startTransfer({ registry: req.client.name, repository: req.repository, digest: req.digest, bytesTotal: ingest.bytesWritten, clients: 0, kind: req.kind });
-    this.telemetry.endTransfer(tracker, true, 0); // no upstream bytes: done counts nothing
-    return newTransfer({ ingest, tracker, kind: req.kind, resumable: false, offset: ingest.bytesWritten, registry: req.client.name });
   }
 
   private want(req: BlobRequest, offset: number, signal: AbortSignal): BlobWant {
@@ -330,6 +340,7 @@ export class BlobFetcher {
         failure = new Error(`${source.name} answered from byte ${bytes.start}, not ${want.offset}`);
       } catch (error) {
         if (want.signal.aborted) throw error;
+        source.failed?.(want.digest, error as Error);
         failure = error;
       }
     }
@@ -337,44 +348,65 @@ export class BlobFetcher {
   }
 
   /**
-   * Copies the source's bytes into the ingest. A resumable transfer whose
-   * source fails midway continues from the bytes it has with the next source;
-   * any other failure aborts every follower, and a stop keeps the bytes of a
+   * Copies the source's bytes into the ingest. A source that fails midway is
+   * continued from the bytes ingested with the next source when the transfer
+   * is resumable or the source untrusted (a peer); bytes of untrusted sources
+   * that prove wrong start the blob over with the sources after them. Any
+   * other failure aborts every follower, and a stop keeps the bytes of a
    * resumable transfer for the next one.
    */
   private async pump(transfer: Transfer, req: BlobRequest, sources: BlobSource[], first: Opened | undefined, stop: AbortController): Promise<void> {
-    const { ingest, tracker } = transfer;
     const what = `blob ${req.digest} of ${req.repository}`;
+    let last = first?.index ?? -1;
     try {
-      for (let opened = first; opened; ) {
+      for (let opened = first; ; ) {
+        for (; opened; ) {
+          transfer.source = opened.source;
+          last = opened.index;
+          try {
+            await this.copy(transfer, opened, what);
+            break;
+          } catch (error) {
+            opened.bytes.cancel();
+            if (error instanceof Stopped || error instanceof DigestMismatchError) throw error;
+            if (!transfer.resumable && !opened.source.untrusted) throw error;
+            if (!(error instanceof RejectedBytes)) opened.source.failed?.(req.digest, error as Error);
+            // The bytes so far are kept; a later source may have the rest.
+            opened = await this.openSource(sources, opened.index + 1, this.want(req, transfer.ingest.bytesWritten, stop.signal), transfer.ingest.expectedSize).catch(() => {
+              throw error;
+            });
+          }
+        }
         try {
-          await this.copy(transfer, opened, what);
+          await transfer.ingest.finish();
           break;
         } catch (error) {
-          opened.bytes.cancel();
-          if (error instanceof Stopped || !transfer.resumable || error instanceof DigestMismatchError) throw error;
-          // Resumable: the bytes so far are kept; a later source may have the rest.
-          opened = await this.openSource(sources, opened.index + 1, this.want(req, ingest.bytesWritten, stop.signal), ingest.expectedSize).catch(() => {
-            throw error;
-          });
+          const untrusted = [...transfer.contributors].every((source) => source.untrusted);
+          if (!(error instanceof DigestMismatchError) || !untrusted || last + 1 >= sources.length) throw error;
+          // Only untrusted sources (peers) sent these bytes and no client saw them: told, and the blob starts over.
+          for (const source of transfer.contributors) source.rejected?.(req.digest, error);
+          transfer.contributors.clear();
+          const size = transfer.ingest.expectedSize;
+          transfer.ingest = await this.store.createIngest(req.digest, size, transfer.resumable ? this.partials.pathOf(req.digest) : undefined);
+          transfer.offset = 0;
+          opened = await this.openSource(sources, last + 1, this.want(req, 0, stop.signal), size);
         }
       }
-      await ingest.finish();
       await this.partials.remove(req.digest); // an empty file a non-resumable transfer found
       this.metadata.touch(req.digest, req.client.name, req.repository);
-      tracker.finish(true);
+      transfer.tracker.finish(true);
     } catch (caught) {
       stop.abort();
       const stopped = caught instanceof Stopped;
       const error = (stopped ? caught.reason : caught) as Error;
       if (error instanceof DigestMismatchError) for (const source of transfer.contributors) source.rejected?.(req.digest, error);
-      await this.stopIngest(ingest, error, transfer.resumable);
+      await this.stopIngest(transfer.ingest, error, transfer.resumable);
       // A transfer stopped on purpose moved its bytes well; only a real failure counts as an upstream error.
-      tracker.finish(stopped);
+      transfer.tracker.finish(stopped);
       if (!stopped) this.telemetry.note('warning', `Transfer of ${req.repository}@${req.digest.slice(0, 19)} from ${req.client.name} failed: ${error.message}`, req.client.name);
       throw error;
     } finally {
-      if (transfer.kind === 'pull') this.pacer.notePullTransfer(transfer.registry, tracker.status.id, true);
+      if (transfer.kind === 'pull') this.pacer.notePullTransfer(transfer.registry, transfer.tracker.status.id, true);
     }
   }
 
@@ -398,7 +430,7 @@ export class BlobFetcher {
       skip -= chunk.length - fresh.length;
       if (fresh.length === 0) continue;
       if (ingest.expectedSize !== undefined && ingest.bytesWritten + fresh.length > ingest.expectedSize) {
-        const error = new Error(`${source.name} sent more than the ${ingest.expectedSize} bytes of ${what}`);
+        const error = new RejectedBytes(`${source.name} sent more than the ${ingest.expectedSize} bytes of ${what}`);
         source.rejected?.(ingest.digest, error);
         throw error;
       }
@@ -406,8 +438,8 @@ export class BlobFetcher {
       await ingest.write(fresh);
       tracker.progress(ingest.bytesWritten - transfer.offset);
     }
-    // A resumable transfer checks a short body here, before finish() would throw its bytes away.
-    if (transfer.resumable && ingest.expectedSize !== undefined && ingest.bytesWritten < ingest.expectedSize) {
+    // A transfer that may continue elsewhere checks a short body here, before finish() would throw its bytes away.
+    if ((transfer.resumable || source.untrusted) && ingest.expectedSize !== undefined && ingest.bytesWritten < ingest.expectedSize) {
       throw errorForUpstreamFailure(new Error(`the body ended after ${ingest.bytesWritten} of ${ingest.expectedSize} bytes`), what);
     }
   }

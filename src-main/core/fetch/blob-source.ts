@@ -27,8 +27,21 @@
  * 4. Optionally implement `rejected` to hear that a source's bytes proved
  *    wrong (digest or size), e.g. to stop asking that peer.
  * 5. If the transfer from a source fails midway, the fetcher continues from
- *    the bytes already ingested with the next source (a resumable transfer)
- *    or fails it (a pull's transfer: every client sees an error).
+ *    the bytes already ingested with the next source (a resumable transfer,
+ *    or any transfer from an `untrusted` source) or fails it (a pull's
+ *    transfer from the upstream: every client sees an error). `failed` tells
+ *    the source it broke off, e.g. to stop asking that peer for a while.
+ * 6. A source that may vanish or lie (a LAN peer) says `untrusted`: its bytes
+ *    reach clients only once the whole blob verified, so bytes that prove
+ *    wrong are never seen; the fetcher then starts over with the sources
+ *    after it (the upstream), and the client just waits a little longer.
+ * 7. A provider may take its time to choose (it returns a promise): the office
+ *    mesh asks the peers who has or fetches the digest and elects one fetcher
+ *    per digest before answering, and returns no source when this Layover is
+ *    the one to go to the upstream. `query.upstreamSize()` is the upstream's
+ *    HEAD with the requesting user's credentials: a provider that hands out
+ *    bytes by digest alone asks it first, so access is never widened, and the
+ *    size it learns then bounds every source.
  */
 
 /** What one source is asked for: a digest (of a repository, for the name-scoped upstream), from a byte offset on. */
@@ -76,7 +89,26 @@ export interface BlobSource {
    * the peer; the fetcher has already thrown the bytes away.
    */
   rejected?(digest: string, reason: Error): void;
+  /**
+   * Told when this source's body broke off midway (a peer killed, a cut connection), or its open threw; not when
+   * the transfer was stopped on purpose, nor for bytes that proved wrong (that is `rejected`).
+   */
+  failed?(digest: string, reason: Error): void;
+  /**
+   * A source that may vanish or lie (a LAN peer): clients get its bytes only once the blob verified; a failure
+   * midway continues with the next source by Range; wrong bytes start the blob over with the sources after it.
+   */
+  readonly untrusted?: boolean;
 }
 
-/** Sources for one blob, in the order to try them (empty: this provider has nothing for it). */
-export type BlobSourceProvider = (want: Omit<BlobWant, 'offset' | 'signal'>) => BlobSource[];
+/** What a provider is asked: the blob, and a way to check the upstream's own answer for it. */
+export interface BlobSourceQuery extends Omit<BlobWant, 'offset' | 'signal'> {
+  /**
+   * The blob's size by the upstream's HEAD, with the requesting user's credentials (asked once per transfer);
+   * rejects when the upstream refuses this user the blob. A size learned this way bounds every source.
+   */
+  upstreamSize(): Promise<number>;
+}
+
+/** Sources for one blob, in the order to try them (empty: this provider has nothing for it); may take time to choose. */
+export type BlobSourceProvider = (query: BlobSourceQuery) => BlobSource[] | Promise<BlobSource[]>;
