@@ -4,19 +4,26 @@ import type { BlobBytes, BlobSource, BlobWant } from '../core/fetch/blob-source.
 /**
  * One blob of a bundle as a source of the core's blob pipeline (DESIGN.md,
  * "One blob pipeline"): the fetcher verifies, stores and counts its bytes
- * like any other source's. A tar is read front to back, so the source hands
- * over its entry once, from byte 0; the fetcher skips what a kept partial
- * file already has.
+ * like any other source's. The import asks for it in the fetcher's
+ * resumable mode, so the bytes of a blob an import did not finish (a drive
+ * pulled out, a truncated copy, Layover stopped) are kept and the next
+ * import goes on from there: a bundle directory's file is read from that
+ * byte on; a tar, read front to back, hands its entry over from byte 0 and
+ * the fetcher skips what it already has (read again, never written again).
  */
 export class BundleBlobSource implements BlobSource {
   readonly kind = 'bundle' as const;
   readonly name: string;
   /** Whether the fetcher took the bytes (else the entry is still to be skipped). */
   opened = false;
+  /** The byte the fetcher asked to start from (bytes before it were kept from an earlier import). */
+  resumedAt = 0;
 
   constructor(
     private readonly digest: string,
-    private readonly entry: { size: number; open(): Readable },
+    private readonly entry: { open(offset?: number): { start: number; stream: Readable } },
+    /** The blob's size as the bundle's contents name it (an entry cut short holds fewer bytes). */
+    private readonly size: number,
     bundle: string,
     private readonly onBytes: (bytes: number) => void,
   ) {
@@ -26,7 +33,10 @@ export class BundleBlobSource implements BlobSource {
   async open(want: BlobWant): Promise<BlobBytes | undefined> {
     if (want.digest !== this.digest || this.opened) return undefined;
     this.opened = true;
-    const stream = this.entry.open();
+    this.resumedAt = want.offset;
+    const { start, stream } = this.entry.open(want.offset);
+    // Progress counts the blob's bytes: those kept from before are done already.
+    if (start > 0) this.onBytes(start);
     const onBytes = this.onBytes;
     async function* counted(): AsyncGenerator<Buffer> {
       for await (const chunk of stream) {
@@ -34,6 +44,6 @@ export class BundleBlobSource implements BlobSource {
         yield chunk as Buffer;
       }
     }
-    return { start: 0, size: this.entry.size, body: counted(), cancel: () => stream.destroy(), from: this.name };
+    return { start, size: this.size, body: counted(), cancel: () => stream.destroy(), from: this.name };
   }
 }

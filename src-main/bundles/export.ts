@@ -6,7 +6,7 @@ import {
   REF_NAME_ANNOTATION, type BundleContents, type BundleItem, type BundleReferrers, type BundleTag,
 } from './bundle-format.js';
 import type { BundleCore, ManifestLoader, SelectionVocabulary, TaskProgress } from './bundle-core.js';
-import { createLayoutWriter, formatOf, refuseExisting } from './layout-writer.js';
+import { createLayoutWriter, refuseExisting } from './layout-writer.js';
 
 /** One tag to carry, with the platforms wanted under an index (undefined: all). */
 interface WantedTag {
@@ -37,7 +37,6 @@ const REFERRER_TAG_SUFFIXES = ['.sig', '.att', '.sbom'];
  */
 export async function resolveExport(core: BundleCore, vocabulary: SelectionVocabulary, request: ExportRequest): Promise<ExportContent> {
   if (request.selections.length === 0) throw new BundleError('nothing selected: name a repository, --rule NAME, or --all-rules');
-  formatOf(request.out);
   await refuseExisting(request.out);
   const have = request.have ? await readHaveFile(request.have) : new Set<string>();
   const content: ExportContent = { tags: [], manifests: new Map(), blobs: new Map(), skipped: [], referrers: [] };

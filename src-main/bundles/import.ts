@@ -25,6 +25,8 @@ interface Received {
   index?: IndexFile;
   /** Every digest the bundle carried (imported, already here, or refused). */
   carried: Set<string>;
+  /** Sizes by digest, from contents. */
+  sizes?: Map<string, number>;
 }
 
 /**
@@ -32,7 +34,8 @@ interface Received {
  * damaged one is refused and named; the rest goes on), then manifests and
  * tags, recorded only once everything they need is in the store, with the
  * time the exporting side last confirmed each tag. A second run skips what
- * the first stored, so an interrupted import resumes where it stopped.
+ * the first stored, and goes on inside the blob it stopped in (its bytes
+ * were kept), so an interrupted import resumes where it stopped.
  */
 export async function importBundle(core: BundleCore, request: ImportRequest, progress: TaskProgress, pin: (digests: string[], until: number, reason: string) => Promise<void>): Promise<ImportResult> {
   const result: ImportResult = { path: request.path, added: [], alreadyPresent: [], refused: [], addedBytes: 0, tags: [] };
@@ -74,12 +77,12 @@ async function receiveBlobs(core: BundleCore, path: string, repository: string |
         continue;
       }
       if (kind.kind === 'file') {
-        await readMetadataFile(entry.path, entry.size, entry.open(), received, progress);
+        await readMetadataFile(entry.path, entry.size, entry.open().stream, received, progress);
         continue;
       }
       received.carried.add(kind.digest);
       const target = pipelineTarget(core, received, repository);
-      const outcome = await ingestBlob(core, path, kind.digest, entry, target, (bytes) => progress({ bytesDone: (bytesDone += bytes) }));
+      const outcome = await ingestBlob(core, path, kind.digest, entry, declaredSize(received, kind.digest), target, (bytes) => progress({ bytesDone: (bytesDone += bytes) }));
       if (outcome === 'added') {
         result.added.push(kind.digest);
         result.addedBytes += entry.size;
@@ -121,7 +124,7 @@ async function readMetadataFile(name: string, size: number, stream: Readable, re
 }
 
 type IngestOutcome = 'added' | 'present' | { refused: string };
-type BundleEntry = { size: number; open(): Readable; skip(): Promise<void> };
+type BundleEntry = { size: number; open(offset?: number): { start: number; stream: Readable }; skip(): Promise<void> };
 
 /**
  * One blob into the store; a blob the store holds is not read at all
@@ -131,15 +134,19 @@ type BundleEntry = { size: number; open(): Readable; skip(): Promise<void> };
  * another tool with index.json at its end) goes straight through the
  * store's verified ingest.
  */
-async function ingestBlob(core: BundleCore, bundle: string, digest: string, entry: BundleEntry, target: PipelineTarget | undefined, onBytes: (bytes: number) => void): Promise<IngestOutcome> {
+async function ingestBlob(core: BundleCore, bundle: string, digest: string, entry: BundleEntry, declared: number | undefined, target: PipelineTarget | undefined, onBytes: (bytes: number) => void): Promise<IngestOutcome> {
   if ((await core.store.sizeOf(digest)) !== undefined) {
     await entry.skip();
     return 'present';
   }
-  if (target) return throughPipeline(core, bundle, digest, entry, target, onBytes);
+  if (declared !== undefined && entry.size > declared) {
+    await entry.skip();
+    return { refused: `it is ${entry.size} bytes, more than the ${declared} the bundle's contents name: refused` };
+  }
+  if (target) return throughPipeline(core, bundle, digest, entry, declared ?? entry.size, target, onBytes);
   const ingest = await core.store.createIngest(digest, entry.size);
   try {
-    for await (const chunk of entry.open()) {
+    for await (const chunk of entry.open().stream) {
       await ingest.write(chunk as Buffer);
       onBytes((chunk as Buffer).length);
     }
@@ -156,11 +163,16 @@ interface PipelineTarget {
   repository: string;
 }
 
-async function throughPipeline(core: BundleCore, bundle: string, digest: string, entry: BundleEntry, target: PipelineTarget, onBytes: (bytes: number) => void): Promise<IngestOutcome> {
-  const source = new BundleBlobSource(digest, entry, bundle, onBytes);
+/**
+ * The blob through the core's pipeline, as big as the bundle's contents say (an entry cut short, as by a copy
+ * that stopped, ends early: its bytes are kept for the next import).
+ */
+async function throughPipeline(core: BundleCore, bundle: string, digest: string, entry: BundleEntry, size: number, target: PipelineTarget, onBytes: (bytes: number) => void): Promise<IngestOutcome> {
+  const source = new BundleBlobSource(digest, entry, size, bundle, onBytes);
   const remove = core.blobs.addSources((want) => (want.digest === digest ? [source] : []));
   try {
-    const handle = await core.blobs.open({ client: target.client, repository: target.repository, digest, kind: 'prefetch', size: entry.size });
+    // Resumable: bytes of a blob this import does not finish are kept, and the next import goes on from them.
+    const handle = await core.blobs.open({ client: target.client, repository: target.repository, digest, kind: 'prefetch', size, resumable: true });
     await handle.complete();
     if (source.opened) return 'added';
     await entry.skip(); // a transfer of it was already running (a pull): it came from there
@@ -171,6 +183,13 @@ async function throughPipeline(core: BundleCore, bundle: string, digest: string,
   } finally {
     remove();
   }
+}
+
+/** The size layover-bundle.json gives a blob or manifest (read before the blobs: the writer puts it first). */
+function declaredSize(received: Received, digest: string): number | undefined {
+  if (!received.contents) return undefined;
+  received.sizes ??= new Map([...(received.contents.manifests ?? []), ...(received.contents.blobs ?? [])].map((item) => [item.digest, item.size]));
+  return received.sizes.get(digest);
 }
 
 function refusal(error: unknown): { refused: string } {

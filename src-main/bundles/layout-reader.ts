@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import tarStream from 'tar-stream';
 import { BundleError, layoutEntryOf } from './bundle-format.js';
+import { isZstd } from './zstd-streams.js';
 
 /** One entry of a bundle as it is read: its path in the layout and, for a regular file, its bytes. */
 export interface ReadEntry {
@@ -12,8 +12,11 @@ export interface ReadEntry {
   size: number;
   /** False for links, devices and the like: refused, never followed. */
   regular: boolean;
-  /** The entry's bytes; must be consumed (or skip() called) before the next entry. */
-  open(): Readable;
+  /**
+   * The entry's bytes from `offset` on (a directory's file seeks; a tar's entry starts at 0 and says so
+   * in `start`); must be consumed (or skip() called) before the next entry.
+   */
+  open(offset?: number): { start: number; stream: Readable };
   skip(): Promise<void>;
 }
 
@@ -21,9 +24,10 @@ export interface ReadEntry {
 export const MAX_METADATA_BYTES = 64 * 1024 * 1024;
 
 /**
- * Reads a bundle directory, or a tar (optionally gzip) from a file, in the
- * order its entries come: a tar is read once, front to back, so a bundle on
- * a slow drive is read at the drive's speed and a pipe works too.
+ * Reads a bundle directory, or a tar from a file (plain, gzip or zstd, told
+ * by its first bytes, not by its name), in the order its entries come: a tar
+ * is read once, front to back, so a bundle on a slow drive is read at the
+ * drive's speed.
  */
 export async function* readLayout(path: string): AsyncGenerator<ReadEntry> {
   const info = await lstat(path).catch((error: NodeJS.ErrnoException) => {
@@ -59,17 +63,22 @@ function fileEntry(path: string, file: string, info: Awaited<ReturnType<typeof l
     path: info.isDirectory() ? `${path}/` : path,
     size: Number(info.size),
     regular: info.isFile(),
-    open: () => createReadStream(file),
+    open: (offset = 0) => ({ start: offset, stream: createReadStream(file, { start: offset }) }),
     skip: async () => undefined,
   };
 }
 
+/** tar-stream (and zstd) are loaded by the first bundle read, never by an idle `layover serve`. */
 async function* readTar(file: string): AsyncGenerator<ReadEntry> {
+  const { default: tarStream } = await import('tar-stream');
+  const compression = await compressionOf(file);
+  const decompress: Transform | undefined = compression === 'gzip'
+    ? createGunzip()
+    : compression === 'zstd' ? await (await import('./zstd-streams.js')).createZstdDecompressor() : undefined;
   const extract = tarStream.extract();
   const source = createReadStream(file);
-  const gzip = await isGzip(file);
   source.on('error', (error) => extract.destroy(error));
-  (gzip ? source.pipe(createGunzip()).on('error', (error) => extract.destroy(error)) : source).pipe(extract);
+  (decompress ? source.pipe(decompress).on('error', (error) => extract.destroy(error)) : source).pipe(extract);
   let current: string | undefined;
   try {
     for await (const entry of extract) {
@@ -82,7 +91,7 @@ async function* readTar(file: string): AsyncGenerator<ReadEntry> {
         regular: type === 'file' || type === 'contiguous-file',
         open: () => {
           used = true;
-          return entry as unknown as Readable;
+          return { start: 0, stream: entry as unknown as Readable };
         },
         skip: async () => {
           used = true;
@@ -96,18 +105,18 @@ async function* readTar(file: string): AsyncGenerator<ReadEntry> {
     throw new BundleError(`${file} is damaged or truncated${current ? ` (in or after the entry ${current})` : ''}: ${(error as Error).message}`);
   } finally {
     source.destroy();
+    decompress?.destroy();
   }
 }
 
-async function isGzip(file: string): Promise<boolean> {
+/** What the file's first bytes say it is, whatever its name. */
+async function compressionOf(file: string): Promise<'gzip' | 'zstd' | 'none'> {
   const handle = await open(file, 'r');
   try {
     const head = Buffer.alloc(4);
-    await handle.read(head, 0, 4, 0);
-    if (head.readUInt32BE(0) === 0x28b52ffd) {
-      throw new BundleError(`${file} is zstd-compressed: this build reads .tar and .tar.gz; decompress it first (zstd -d)`);
-    }
-    return head[0] === 0x1f && head[1] === 0x8b;
+    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+    return isZstd(head.subarray(0, bytesRead)) ? 'zstd' : 'none';
   } finally {
     await handle.close();
   }

@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tarStream from 'tar-stream';
 import { blobEntryPath, BundleError } from './bundle-format.js';
 
 /**
@@ -20,13 +19,11 @@ export interface LayoutWriter {
   abort(): Promise<void>;
 }
 
-export type BundleFormat = 'directory' | 'tar';
+export type BundleFormat = 'directory' | 'tar' | 'tar.zst';
 
-/** `.tar` writes an archive; anything else a directory. `.tar.zst` is refused: see formatOf's message. */
+/** `.tar` writes an archive, `.tar.zst` (or `.tzst`) a zstd-compressed one; anything else a directory. */
 export function formatOf(out: string): BundleFormat {
-  if (/\.tar\.(zst|zstd)$/i.test(out)) {
-    throw new BundleError(`${out}: zstd-compressed bundles are not available in this build (Node 20 has no zstd, and no streaming zstd package without a native build fits); write a .tar and compress it with zstd, or a directory`);
-  }
+  if (/\.(tar\.zstd?|tzst)$/i.test(out)) return 'tar.zst';
   return /\.tar$/i.test(out) ? 'tar' : 'directory';
 }
 
@@ -41,7 +38,8 @@ export async function createLayoutWriter(out: string): Promise<LayoutWriter> {
     throw new BundleError(`cannot write ${out}: the folder ${dirname(out)} does not exist`);
   });
   const staging = join(dirname(out), `.${basename(out)}.partial-${randomUUID().slice(0, 8)}`);
-  return formatOf(out) === 'tar' ? tarWriter(out, staging) : directoryWriter(out, staging);
+  const format = formatOf(out);
+  return format === 'directory' ? directoryWriter(out, staging) : tarWriter(out, staging, format === 'tar.zst');
 }
 
 function directoryWriter(out: string, staging: string): LayoutWriter {
@@ -71,10 +69,13 @@ function directoryWriter(out: string, staging: string): LayoutWriter {
   };
 }
 
-function tarWriter(out: string, staging: string): LayoutWriter {
+/** tar-stream (and zstd) are loaded by the first bundle written, never by an idle `layover serve`. */
+async function tarWriter(out: string, staging: string, zstd: boolean): Promise<LayoutWriter> {
+  const { default: tarStream } = await import('tar-stream');
+  const compress = zstd ? await (await import('./zstd-streams.js')).createZstdCompressor() : undefined;
   const pack = tarStream.pack();
   const file = createWriteStream(staging, { mode: 0o644 });
-  const written = pipeline(pack, file);
+  const written = compress ? pipeline(pack, compress, file) : pipeline(pack, file);
   written.catch(() => undefined); // awaited in finish; an abort destroys it on purpose
   const header = (name: string, size: number) => ({ name, size, mode: 0o644, mtime: new Date(0), type: 'file' as const });
   const dirs = new Set<string>();
@@ -110,6 +111,7 @@ function tarWriter(out: string, staging: string): LayoutWriter {
     },
     async abort() {
       pack.destroy();
+      compress?.destroy();
       file.destroy();
       await rm(staging, { force: true });
     },
