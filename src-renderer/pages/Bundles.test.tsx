@@ -2,7 +2,7 @@ import { act, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import type { BundleTask } from '../../src-main/api/types.js';
-import { renderApp } from '../test/render.js';
+import { createFakeApi, NOW, renderApp, sampleState } from '../test/render.js';
 
 const MiB = 1024 * 1024;
 
@@ -46,6 +46,28 @@ describe('Export and Import pages', () => {
     await user.click(await screen.findByTestId('export-check'));
     expect(screen.getByRole('alert').textContent).toBe('Choose at least one rule.');
     expect(fake.calls.filter((c) => c.method === 'planExport')).toEqual([]);
+  });
+
+  it('Import: a task that ends before the call that started it answers still shows its end', async () => {
+    const user = userEvent.setup();
+    const fake = createFakeApi(sampleState(NOW));
+    const startImport = fake.startImport.bind(fake);
+    const done: BundleTask = {
+      id: 'bundle-import-1', kind: 'import', state: 'done', path: '/media/usb/small.tar', bytesDone: MiB, bytesTotal: MiB, blobsDone: 2, blobsTotal: 2, step: 'done', startedAt: 0,
+      imported: { path: '/media/usb/small.tar', added: ['sha256:a', 'sha256:b'], alreadyPresent: [], addedBytes: MiB, tags: ['docker.io/library/app:1.0'], refused: [] },
+    };
+    // The core's events of a small import all arrive before its answer.
+    fake.startImport = async (request) => {
+      const started = await startImport(request);
+      fake.emit({ type: 'bundle', task: { ...started } });
+      fake.emit({ type: 'bundle', task: done });
+      return started;
+    };
+    renderApp({ page: 'import', fake });
+    await user.type(await screen.findByTestId('import-path'), '/media/usb/small.tar');
+    await user.click(screen.getByTestId('import-start'));
+    expect((await screen.findByTestId('import-counts')).textContent).toBe('Added 2 (1.0 MiB), already here 0, refused 0.');
+    expect(screen.getByTestId('bundle-task-state').textContent).toBe('done');
   });
 
   it('Import: a path, progress, then what was added, already here and refused', async () => {

@@ -24,11 +24,8 @@ export function ExportPage() {
   const [out, setOut] = useState('');
   const [have, setHave] = useState('');
   const [plan, setPlan] = useState<ExportPlan>();
-  const [task, setTask] = useState<BundleTask>();
+  const [task, follow] = useFollowedTask();
   const [formError, setFormError] = useState<string>();
-  useLayoverEvent((event) => {
-    if (event.type === 'bundle' && event.task.id === task?.id) setTask(event.task);
-  });
 
   const request = (): ExportRequest | undefined => {
     const selections = selectionsOf(mode, chosenRules, form);
@@ -44,7 +41,7 @@ export function ExportPage() {
     return { selections, out: out.trim(), ...(have.trim() ? { have: have.trim() } : {}) };
   };
   const check = useAction(async (next: ExportRequest) => setPlan(await api.planExport(next)));
-  const start = useAction(async (next: ExportRequest) => setTask(await api.startExport(next)));
+  const start = useAction(async (next: ExportRequest) => follow(await api.startExport(next)));
   const running = task?.state === 'running';
   const setField = (field: keyof RuleForm, value: string) => {
     setForm((current) => ({ ...current, [field]: value }));
@@ -166,6 +163,25 @@ function PlanSummary({ plan }: { plan: ExportPlan }) {
       </ul>
     </Section>
   );
+}
+
+/**
+ * The export or import this page started, kept current by `bundle` events. A
+ * short task can finish before the call that started it has answered: its
+ * events are kept by id, so the page shows its end however the two race.
+ */
+export function useFollowedTask(): [BundleTask | undefined, (started: BundleTask) => void] {
+  const [followed, setFollowed] = useState<string>();
+  const [latest, setLatest] = useState<Record<string, BundleTask>>({});
+  useLayoverEvent((event) => {
+    if (event.type === 'bundle') setLatest((current) => ({ ...current, [event.task.id]: event.task }));
+  });
+  const follow = (started: BundleTask) => {
+    // An event already seen is newer than the call's answer.
+    setLatest((current) => (current[started.id] ? current : { ...current, [started.id]: started }));
+    setFollowed(started.id);
+  };
+  return [followed ? latest[followed] : undefined, follow];
 }
 
 /** An export's or import's progress, and its outcome. */

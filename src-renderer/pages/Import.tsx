@@ -1,11 +1,9 @@
 import { useId, useState } from 'react';
-import type { BundleTask } from '../../src-main/api/types.js';
 import { useApi } from '../app/api-context.js';
-import { useLayoverEvent } from '../app/live.js';
 import { ActionError, PageHeader, Section } from '../components/ui.js';
 import { formatBytes } from '../lib/format.js';
 import { useAction } from '../lib/use-async.js';
-import { TaskProgress } from './Export.js';
+import { TaskProgress, useFollowedTask } from './Export.js';
 
 /**
  * Courier bundles in: pick the bundle on the drive, follow the import, and
@@ -18,17 +16,14 @@ export function ImportPage() {
   const [path, setPath] = useState('');
   const [pinDays, setPinDays] = useState('30');
   const [repository, setRepository] = useState('');
-  const [task, setTask] = useState<BundleTask>();
+  const [task, follow] = useFollowedTask();
   const [formError, setFormError] = useState<string>();
-  useLayoverEvent((event) => {
-    if (event.type === 'bundle' && event.task.id === task?.id) setTask(event.task);
-  });
   const start = useAction(async () => {
     const days = Number(pinDays);
     if (!path.trim()) return setFormError('Name the bundle: its folder or its .tar file.');
     if (!Number.isFinite(days) || days < 0) return setFormError('Keep for a number of days, 0 or more.');
     setFormError(undefined);
-    setTask(await api.startImport({ path: path.trim(), pinDays: days, ...(repository.trim() ? { repository: repository.trim() } : {}) }));
+    follow(await api.startImport({ path: path.trim(), pinDays: days, ...(repository.trim() ? { repository: repository.trim() } : {}) }));
   });
   const result = task?.imported;
 
