@@ -1,6 +1,7 @@
 import { chmod, mkdir } from 'node:fs/promises';
-import { open, type Database, type Key, type RootDatabase, type RootDatabaseOptionsWithPath } from 'lmdb';
+import { open, type Database, type RootDatabase, type RootDatabaseOptionsWithPath } from 'lmdb';
 import { PRIVATE_DIR_MODE } from './blob-store.js';
+import { BLOB, DIGEST, LRU_KEY, MANIFEST, NOTHING, PackedDatabase, sameKey, TAG } from './index-codecs.js';
 
 /**
  * The metadata index on disk: an LMDB environment (one memory-mapped B-tree
@@ -9,8 +10,13 @@ import { PRIVATE_DIR_MODE } from './blob-store.js';
  * Reads are synchronous and cost the same at 100 or 100,000 records.
  */
 
-/** The layout this code reads and writes; a larger number on disk is a newer Layover's, never touched. */
-export const SCHEMA_VERSION = 1;
+/**
+ * The layout this code reads and writes; a larger number on disk is a newer
+ * Layover's, never touched. 1: MessagePack records keyed by hex digests.
+ * 2: the blob, eviction-order, manifest and tag records packed (index-codecs.ts)
+ * in databases of their own; a schema-1 index is moved over once (index-migrate.ts).
+ */
+export const SCHEMA_VERSION = 2;
 
 export interface TagRecord {
   digest: string;
@@ -65,14 +71,14 @@ export interface IndexDatabases {
   root: RootDatabase;
   meta: Database<MetaRecords[keyof MetaRecords], keyof MetaRecords>;
   /** digest -> size and last access: every blob file the store holds. */
-  blobs: Database<BlobRecord, string>;
+  blobs: PackedDatabase<string, BlobRecord>;
   /** [lastAccess, digest] -> nothing: the blobs in least-recently-used order. */
-  lru: Database<null, [number, string]>;
-  manifests: Database<ManifestRecord, string>;
+  lru: PackedDatabase<[number, string], null>;
+  manifests: PackedDatabase<string, ManifestRecord>;
   /** registry \0 repository -> entry */
   repositories: Database<RepositoryEntry, string>;
   /** registry \0 repository \0 tag -> record: a repository's tags are one contiguous range. */
-  tags: Database<TagRecord, string>;
+  tags: PackedDatabase<string, TagRecord>;
   /** registry \0 repository -> the upstream's full tag list, kept for offline tags/list. */
   tagLists: Database<TagList, string>;
   /** registry \0 repository \0 subject digest -> its referrers, kept for offline answers and the only-signed policy. */
@@ -102,18 +108,32 @@ export async function openIndexDatabases(dir: string): Promise<{ databases: Inde
     await root.close();
     throw new IndexTooNewError(dir, schema);
   }
+  const binary = { keyEncoding: 'binary', encoding: 'binary' } as const;
   const databases: IndexDatabases = {
     root,
     meta,
-    blobs: root.openDB({ name: 'blobs' }),
-    lru: root.openDB({ name: 'lru' }),
-    manifests: root.openDB({ name: 'manifests' }),
+    blobs: new PackedDatabase(root.openDB({ name: 'blobs.2', ...binary }), DIGEST, BLOB),
+    lru: new PackedDatabase(root.openDB({ name: 'lru.2', ...binary }), LRU_KEY, NOTHING),
+    manifests: new PackedDatabase(root.openDB({ name: 'manifests.2', ...binary }), DIGEST, MANIFEST),
     repositories: root.openDB({ name: 'repositories' }),
-    tags: root.openDB({ name: 'tags' }),
+    tags: new PackedDatabase(root.openDB({ name: 'tags.2', encoding: 'binary' }), sameKey<string>(), TAG),
     tagLists: root.openDB({ name: 'tag-lists' }),
     referrers: root.openDB({ name: 'referrers' }),
   };
   return { databases, schema };
+}
+
+/** The databases of schema 1 that schema 2 replaced, as that version wrote them: read once by the migration, then dropped. */
+export interface SchemaOneDatabases {
+  blobs: Database<BlobRecord, string>;
+  manifests: Database<ManifestRecord, string>;
+  tags: Database<TagRecord, string>;
+  /** Not read (the eviction order is rebuilt from the blob records), only dropped. */
+  lru: Database<null, [number, string]>;
+}
+
+export function openSchemaOneDatabases(root: RootDatabase): SchemaOneDatabases {
+  return { blobs: root.openDB({ name: 'blobs' }), manifests: root.openDB({ name: 'manifests' }), tags: root.openDB({ name: 'tags' }), lru: root.openDB({ name: 'lru' }) };
 }
 
 /**
@@ -126,12 +146,17 @@ export async function openIndexDatabases(dir: string): Promise<{ databases: Inde
 export class OneTransaction {
   private readonly commits = new Set<Promise<unknown>>();
 
-  put<V, K extends Key>(database: Pick<Database<V, K>, 'put'>, key: K, value: V): void {
+  put<V, K>(database: { put(key: K, value: V): Promise<boolean> }, key: K, value: V): void {
     this.commits.add(database.put(key, value));
   }
 
-  remove<K extends Key>(database: { remove(key: K): Promise<boolean> }, key: K): void {
+  remove<K>(database: { remove(key: K): Promise<boolean> }, key: K): void {
     this.commits.add(database.remove(key));
+  }
+
+  /** Deletes a whole named database, in the same transaction. */
+  drop(database: Pick<Database, 'drop'>): void {
+    this.commits.add(database.drop());
   }
 
   /** Resolves once committed; a failed commit rejects with its cause in words ("No space left on device"). */
@@ -159,13 +184,17 @@ async function causeOf(error: Error & { commitError?: Promise<unknown> }): Promi
 
 /**
  * Owner-only files (lmdb-js passes permissionsMode to LMDB although its
- * typings omit it). overlappingSync is off: with it, a commit that failed on
+ * typings omit it, as it does noReadAhead: a read of one record does not
+ * pull its neighbours from the disk into memory). overlappingSync is off: with it, a commit that failed on
  * a full disk leaves a flush pending forever and close() never returns, so a
  * stop would hang; without it each commit is flushed in lmdb-js's write
  * thread before it resolves, still off the main thread.
  */
+/** Named databases of schema 2 (8), and room for schema 1's four while they are migrated. */
+const MAX_DATABASES = 16;
+
 function environmentOptions(dir: string): RootDatabaseOptionsWithPath {
-  const options: RootDatabaseOptionsWithPath & { permissionsMode: number } = { path: dir, permissionsMode: 0o600, maxDbs: 8, overlappingSync: false };
+  const options: RootDatabaseOptionsWithPath & { permissionsMode: number; noReadAhead: boolean } = { path: dir, permissionsMode: 0o600, maxDbs: MAX_DATABASES, overlappingSync: false, noReadAhead: true };
   return options;
 }
 
@@ -198,6 +227,6 @@ export function tagOfKey(key: string): string {
 }
 
 /** Entries in a database, read from its B-tree header (no scan). */
-export function entryCount(database: Pick<Database, 'getStats'>): number {
+export function entryCount(database: { getStats(): unknown }): number {
   return (database.getStats() as { entryCount: number }).entryCount;
 }

@@ -155,7 +155,7 @@ test('an index written by a newer version is refused with the reason, and left a
     const dataFile = join(dir, 'index', 'data.mdb');
     const before = await readFile(dataFile);
 
-    await assert.rejects(reopened(dir), (error: Error) => error instanceof IndexTooNewError && /newer version of Layover \(schema 99; this version reads schema 1\)/.test(error.message));
+    await assert.rejects(reopened(dir), (error: Error) => error instanceof IndexTooNewError && /newer version of Layover \(schema 99; this version reads schema 2\)/.test(error.message));
     assert.ok((await readFile(dataFile)).equals(before), 'not a byte of the index was written');
   } finally {
     await removeTempDir(dir);

@@ -4,7 +4,9 @@ import {
   commitAsOne, entryCount, openIndexDatabases, repositoryKey, splitRepositoryKey, tagKey, tagOfKey, tagRange,
   type BlobRecord, type IndexDatabases, type ManifestRecord, type MetaRecords, type ReferrersRecord, type TagList, type TagRecord,
 } from './index-db.js';
+import { folderRange, RawBound } from './index-codecs.js';
 import { finishImport, importOldDataDir } from './index-import.js';
+import { migrateIndex } from './index-migrate.js';
 import { PendingWrites, REMOVED } from './index-writes.js';
 
 export { IndexTooNewError, type BlobRecord, type ManifestRecord, type ReferrersRecord, type TagRecord } from './index-db.js';
@@ -31,8 +33,6 @@ export interface LoadOptions {
 const INDEX_DIR = 'index';
 /** Repository names one dashboard search reads at most per call (a page of matches, or a cursor to go on). */
 const SEARCH_SCAN_LIMIT = 20_000;
-/** Sorts after every hex digit: `${folder}~` ends the key range of a prefix folder. */
-const FOLDER_RANGE_END = '~';
 /** Tags, manifests and blob records are written soon after they change: a kill -9 loses at most this much of them. */
 const RECORD_FLUSH_DELAY_MS = 100;
 /** Access times only steer eviction: a second of them is gathered into one write. */
@@ -64,13 +64,18 @@ export class MetadataIndex implements BlobIndex {
   /**
    * Opens the index. The first start on a data directory from before the
    * index imports its metadata.json and its blob files in one transaction
-   * (see index-import.ts); a data directory from a newer version is refused.
+   * (see index-import.ts); an index of an older layout is moved to this
+   * one, also in one transaction (index-migrate.ts); a data directory from a
+   * newer version is refused.
    */
   async load(options: LoadOptions = {}): Promise<void> {
     const { databases, schema } = await openIndexDatabases(this.dir);
     try {
       if (schema === undefined) await importOldDataDir(databases, this.dataDir, options);
-      else await finishImport(databases, this.dataDir, options.log);
+      else {
+        await migrateIndex(databases, schema, options.log);
+        await finishImport(databases, this.dataDir, options.log);
+      }
     } catch (error) {
       await databases.root.close();
       throw error;
@@ -186,14 +191,15 @@ export class MetadataIndex implements BlobIndex {
   /** The blob digests whose key starts with `folder` ("sha256:ab"), in digest order, as last committed: one folder of the background check. */
   blobDigestsIn(folder: string): string[] {
     if (!this.db) return [];
-    return [...this.db.blobs.getKeys({ start: folder, end: `${folder}${FOLDER_RANGE_END}` })];
+    const { start, end } = folderRange(folder);
+    return [...this.db.blobs.getKeys({ start: new RawBound(start), end: new RawBound(end) })];
   }
 
   /** The first folder ("sha256:ab") after `after` that holds a committed blob record: a skip over the index, one key per folder. */
   nextBlobFolder(after?: string): string | undefined {
     if (!this.db) return undefined;
-    const [key] = this.db.blobs.getKeys({ ...(after ? { start: `${after}${FOLDER_RANGE_END}` } : {}), limit: 1 });
-    return key === undefined ? undefined : key.slice(0, key.indexOf(':') + 3);
+    const [digest] = this.db.blobs.getKeys({ ...(after ? { start: new RawBound(folderRange(after).end) } : {}), limit: 1 });
+    return digest === undefined ? undefined : digest.slice(0, digest.indexOf(':') + 3);
   }
 
   /** Up to `limit` blob digests in digest order after `after`, as last committed: the background check's pages. */
