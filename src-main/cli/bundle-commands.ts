@@ -15,7 +15,7 @@ import { prefetchRequest, reportingFailures } from './prefetch-commands.js';
 /**
  * Courier bundles' command line (a contract, see issue 17). Each asks the
  * running instance; paths are that instance's, made absolute here.
- *   layover export REPO [--tags SEL] [--platform P] | --rule NAME | --all-rules  --out PATH [--have FILE]
+ *   layover export REPO [--tags SEL] [--platform P] | --rule NAME | --all-rules  --out PATH[.tar|.tar.zst] [--have FILE]
  *   layover inventory --out FILE
  *   layover import PATH|-  [--pin-days N] [--repository REPO]
  * The last line of export and import is one JSON object.
@@ -23,13 +23,13 @@ import { prefetchRequest, reportingFailures } from './prefetch-commands.js';
 export function registerBundleCommands(program: Command): void {
   program
     .command('export')
-    .description('write a courier bundle (an OCI image layout, directory or .tar) of cached images, for an office without a link')
+    .description('write a courier bundle (an OCI image layout: directory, .tar or .tar.zst) of cached images, for an office without a link')
     .argument('[repo]', 'a repository as for prefetch: alpine, team/app, dtr.example.com/eng/app (REPO:TAG names one tag)')
     .option('--tags <selector>', 'which tags, as for prefetch: 1.2,latest | 1.* | semver:^1.2 | newest:3 (default: latest)')
     .option('--platform <os/arch|all>', "platforms of a multi-platform image (default: this machine's)")
     .option('--rule <id>', 'the tags a prefetch rule selects')
     .option('--all-rules', 'the tags every enabled prefetch rule selects')
-    .requiredOption('--out <path>', 'where to write: PATH.tar for an archive, otherwise a directory')
+    .requiredOption('--out <path>', 'where to write: PATH.tar for an archive, PATH.tar.zst for a zstd-compressed one, otherwise a directory')
     .option('--have <file>', "the other side's inventory (layover inventory) or a previous bundle's layover-bundle.json: leave out what it holds")
     .option('--admin <url>', "the running Layover's control API (default: the running instance's)")
     .action(reportingFailures(exportCommand));
@@ -41,8 +41,8 @@ export function registerBundleCommands(program: Command): void {
     .action(reportingFailures(inventoryCommand));
   program
     .command('import')
-    .description('import a courier bundle (directory, .tar, or - for a tar on standard input): every blob verified')
-    .argument('<path>', 'the bundle: a directory, a .tar, or - (standard input, on the machine Layover runs on)')
+    .description('import a courier bundle (directory, .tar or .tar.zst, or - for a tar on standard input): every blob verified')
+    .argument('<path>', 'the bundle: a directory, a .tar (plain, gzip or zstd: told by its bytes), or - (standard input, on the machine Layover runs on)')
     .option('--pin-days <days>', 'keep the imported content from eviction this many days (0: not pinned)', '30')
     .option('--repository <repo>', 'for an OCI layout from another tool: the repository its tags belong to')
     .option('--admin <url>', "the running Layover's control API (default: the running instance's)")

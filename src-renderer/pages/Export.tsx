@@ -34,7 +34,7 @@ export function ExportPage() {
       return undefined;
     }
     if (!out.trim()) {
-      setFormError('Name where to write the bundle: a path ending in .tar for an archive, otherwise a folder.');
+      setFormError('Name where to write the bundle: a path ending in .tar for an archive, .tar.zst for a zstd-compressed one, otherwise a folder.');
       return undefined;
     }
     setFormError(undefined);
@@ -54,7 +54,7 @@ export function ExportPage() {
       <Section
         title="A bundle for an office without a link"
         testId="export-form"
-        description="Writes cached images as an OCI image layout (a folder, or a .tar) with their tags and when they were confirmed. Carry it over, then import it there: docker pulls from that Layover with no upstream at all."
+        description="Writes cached images as an OCI image layout (a folder, a .tar, or a zstd-compressed .tar.zst) with their tags and when they were confirmed. Carry it over, then import it there: docker pulls from that Layover with no upstream at all."
       >
         <form
           onSubmit={(e) => {

@@ -20,7 +20,7 @@ export function ImportPage() {
   const [formError, setFormError] = useState<string>();
   const start = useAction(async () => {
     const days = Number(pinDays);
-    if (!path.trim()) return setFormError('Name the bundle: its folder or its .tar file.');
+    if (!path.trim()) return setFormError('Name the bundle: its folder or its .tar (or .tar.zst) file.');
     if (!Number.isFinite(days) || days < 0) return setFormError('Keep for a number of days, 0 or more.');
     setFormError(undefined);
     follow(await api.startImport({ path: path.trim(), pinDays: days, ...(repository.trim() ? { repository: repository.trim() } : {}) }));
@@ -42,7 +42,7 @@ export function ImportPage() {
           }}
         >
           <div className="field">
-            <label htmlFor={ids.path}>Bundle (folder or .tar on this machine)</label>
+            <label htmlFor={ids.path}>Bundle (folder, .tar or .tar.zst on this machine)</label>
             <input id={ids.path} value={path} onChange={(e) => setPath(e.target.value)} placeholder="/media/usb/office-2026-12.tar" data-testid="import-path" />
           </div>
           <div className="field">
