@@ -27,7 +27,7 @@ import { runWarm } from './cases/warm.js';
 import type { BenchContext } from './context.js';
 import { prepareImages } from './images.js';
 import { describeMachine, describeRevision } from './machine.js';
-import { describeOptions, parseOptions, USAGE, type BenchOptions } from './options.js';
+import { CASES, describeOptions, parseOptions, USAGE, type BenchOptions } from './options.js';
 import { buildTable, renderMarkdown, writeReadme, writeReport, type BenchResults, type Report } from './report.js';
 import { NGINX_BINARY, startLayoverServer, startPeerServer, type LayoverServer, type PeerServer } from './servers.js';
 
@@ -79,8 +79,17 @@ async function runCases(ctx: BenchContext): Promise<BenchResults> {
   if (cases.has('memory')) results.memory = await runBlobMemory(ctx);
   if (cases.has('grown')) results.grown = await runGrown(ctx);
   if (cases.has('mesh')) Object.assign(results, { mesh: await runMesh(ctx) });
-  Object.assign(results, { bundles: await (await import('./cases/bundles.js')).runBundles(ctx) }); // courier bundles: writes bundles.json
+  // Courier bundles: only when chosen (not loaded otherwise); writes bundles.json and its README block.
+  if (bundlesChosen(ctx.options)) Object.assign(results, { bundles: await (await import('./cases/bundles.js')).runBundles(ctx) });
   return results;
+}
+
+/**
+ * The bundles case runs in a full run (every case chosen), when --cases names it, or with BENCH_BUNDLES=1;
+ * a run of other cases leaves it out.
+ */
+function bundlesChosen(options: BenchOptions): boolean {
+  return (options.cases as ReadonlySet<string>).has('bundles') || options.cases.size === CASES.length || process.env.BENCH_BUNDLES === '1';
 }
 
 /** Starts the upstream, the link, the images and both caches; always tears them down. */
