@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 
 export const MEDIA_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -322,9 +322,11 @@ async function produceLayer(spec: ResolvedLayerSpec, sink: BlobSink): Promise<Sa
   const files = planFiles(spec);
   const uncompressed = new HashingCounter();
   const stored = new HashingCounter();
+  // Loaded by the first layer built, so an idle `layover serve` never carries tar-stream.
+  const { default: tarStream } = await import('tar-stream');
   const target = await sink.open();
   try {
-    const pack = tar.pack();
+    const pack = tarStream.pack();
     const source = Readable.from(pack);
     const transfer = spec.gzip
       ? // level 1: the bytes are random, so higher levels only cost time.
