@@ -247,14 +247,15 @@ export class OfficeMesh {
     for (const digest of [...this.decisions.keys()]) this.decisionOf(digest); // forgets finished ones
     const live = this.peers.live();
     if (live.length === 0 || this.stopped) return [];
-    // Access is never widened: the upstream must say this user may read this blob before any peer is asked.
-    const size = await query.upstreamSize().catch(() => undefined);
-    if (size === undefined) return [];
+    // 'Wanting' from now on, the upstream's answer included: a peer asking meanwhile must not take this
+    // Layover for the WAN fetcher before it has chosen (two members following each other would wait on nothing).
     let decide!: () => void;
     const decision: Decision = { done: false, decided: new Promise<void>((resolve) => { decide = resolve; }), decide: () => decide(), peers: [] };
     this.decisions.set(query.digest, decision);
     try {
-      decision.peers = (await this.chooseSources(query.digest, live)) ?? [];
+      // Access is never widened: the upstream must say this user may read this blob before any peer is asked.
+      const size = await query.upstreamSize().catch(() => undefined);
+      if (size !== undefined) decision.peers = (await this.chooseSources(query.digest, live)) ?? [];
     } catch (error) {
       this.options.logger.warn({ err: error, digest: query.digest }, 'office mesh: asking the peers failed; using the upstream');
     } finally {
