@@ -11,7 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { writeSampleLayout, type SampleLayoutResult } from '../src-main/demo/sample-images.js';
@@ -24,6 +24,8 @@ import { launchChromium, watchForProblems } from './browser.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
+/** Screenshots of the two pages, beside the dashboard test's (the README's come from there). */
+const SCREENSHOTS = process.env.LAYOVER_SCREENSHOT_DIR ?? join(import.meta.dirname, 'output', 'screenshots');
 
 describe('Export and Import pages in a browser, against two real cores', () => {
   let work: string;
@@ -53,6 +55,7 @@ describe('Export and Import pages in a browser, against two real cores', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     browser = await launchChromium();
+    await mkdir(SCREENSHOTS, { recursive: true });
   });
   after(async () => {
     await browser?.close();
@@ -71,6 +74,10 @@ describe('Export and Import pages in a browser, against two real cores', () => {
     await page.goto(`${instance.instance.adminUrl}/#/${route}`);
     await page.getByRole('heading', { level: 1 }).waitFor();
     return page;
+  };
+  const screenshot = async (page: Page, name: string) => {
+    await page.waitForTimeout(600); // progress bars ease to their value over 0.4 s
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
   };
   const image = () => layout.tags[0]!;
   const bundle = () => join(work, 'office.tar.zst');
@@ -105,6 +112,7 @@ describe('Export and Import pages in a browser, against two real cores', () => {
     const progress = page.getByTestId('bundle-task-progress');
     assert.deepEqual([await progress.getAttribute('value'), await progress.getAttribute('max')], [String(image().totalBytes), String(image().totalBytes)]);
     assert.equal(existsSync(bundle()), true);
+    await screenshot(page, 'export');
   });
 
   test('Import on a second core with no upstream: the page shows what was added, and the image is then served from B alone', async () => {
@@ -117,6 +125,7 @@ describe('Export and Import pages in a browser, against two real cores', () => {
     assert.match(await counts.innerText(), new RegExp(`^Added ${blobs} \\(2\\.5 MiB\\), already here 0, refused 0\\.$`));
     assert.equal(await page.getByTestId('import-refused').count(), 0);
     assert.equal(b.instance.core.metadata.getTag('docker.io', 'library/courier', '1.0')?.digest, image().digest);
+    await screenshot(page, 'import');
 
     const before = (await b.instance.api.getStatus()).counters;
     const copied = await skopeoCopy({ source: `docker://${b.host}/library/courier:1.0`, destination: `dir:${join(work, 'pulled')}`, srcTlsVerify: false });
@@ -143,7 +152,10 @@ describe('Export and Import pages in a browser, against two real cores', () => {
     assert.ok(text.includes(garbage), text);
     assert.match(text, /damaged or truncated/);
     assert.match(await page.getByTestId('import-counts').innerText(), /^Added 0 \(0 B\), already here 0, refused 1\.$/);
+    await page.getByTestId('import-nothing').waitFor();
+    assert.equal(await page.getByTestId('bundle-task-state').innerText(), 'done');
     assert.deepEqual(await holdings(b), held);
+    await screenshot(page, 'import-refused');
 
     // A path that is not there: the same, named.
     await page.getByTestId('import-path').fill(join(work, 'missing.tar'));

@@ -88,5 +88,7 @@ describe('Export and Import pages', () => {
     } }));
     expect(screen.getByTestId('import-counts').textContent).toBe('Added 2 (10.0 MiB), already here 1, refused 1.');
     expect(screen.getByTestId('import-refused').textContent).toContain('blobs/sha256/dd: its bytes hash to sha256:ee');
+    expect(screen.queryByTestId('import-nothing')).toBeNull();
+    expect(screen.getByTestId('bundle-task-state').className).toContain('warn');
   });
 });

@@ -186,13 +186,15 @@ export function useFollowedTask(): [BundleTask | undefined, (started: BundleTask
 
 /** An export's or import's progress, and its outcome. */
 export function TaskProgress({ task }: { task: BundleTask }) {
-  const tone = task.state === 'failed' ? 'bad' : task.state === 'done' ? 'good' : 'busy';
+  const refused = (task.imported?.refused.length ?? 0) > 0;
+  const tone = task.state === 'failed' ? 'bad' : task.state === 'done' ? (refused ? 'warn' : 'good') : 'busy';
   return (
     <Section title={task.kind === 'export' ? 'Writing the bundle' : 'Importing the bundle'} testId="bundle-task">
       <p>
-        <Badge tone={tone} testId="bundle-task-state">{task.state}</Badge> <span className="muted">{task.step}</span>
+        <Badge tone={tone} testId="bundle-task-state">{task.state}</Badge> <span className="muted">{task.step}{refused ? ', with refusals (below)' : ''}</span>
       </p>
-      <ProgressBar value={task.bytesDone} max={task.bytesTotal} label={`${task.kind} progress`} testId="bundle-task-progress" />
+      {/* A finished task with nothing to count shows an empty bar, not a busy one. */}
+      <ProgressBar value={task.bytesDone} max={task.state === 'running' ? task.bytesTotal : Math.max(task.bytesTotal, 1)} label={`${task.kind} progress`} testId="bundle-task-progress" />
       <p className="muted">
         {formatBytes(task.bytesDone)} of {formatBytes(task.bytesTotal)} ({task.blobsDone} of {count(task.blobsTotal, 'blob')})
       </p>

@@ -73,7 +73,12 @@ export function ImportPage() {
               Tags: {result.tags.map((tag) => <code key={tag}>{tag} </code>)}
             </p>
           ) : null}
-          {result.pinnedUntil ? <p className="muted">Kept from eviction until {new Date(result.pinnedUntil).toLocaleDateString()}.</p> : null}
+          {result.added.length + result.alreadyPresent.length === 0 && result.refused.length > 0 ? (
+            <p className="field-error" role="alert" data-testid="import-nothing">Nothing was imported: this Layover holds exactly what it held before.</p>
+          ) : null}
+          {result.pinnedUntil && result.added.length + result.alreadyPresent.length > 0 ? (
+            <p className="muted">Kept from eviction until {new Date(result.pinnedUntil).toLocaleDateString()}.</p>
+          ) : null}
           {result.refused.length > 0 ? (
             <ul data-testid="import-refused">
               {result.refused.map((refused) => (
