@@ -94,12 +94,16 @@ describe('office mesh on loopback (static peers)', () => {
   test('staggered pulls: the second and third laptops get every blob from the LAN', async () => {
     const mark = await upstream.mark();
     const before = laptops.map((laptop) => mesh(laptop).bytesReceivedFromPeers);
+    const wanBefore = laptops.map((laptop) => laptop.instance.core.telemetry.counters.bytesFetchedUpstream);
     for (const laptop of laptops) await pullAndCheck(laptop, 'staggered');
     const imageBlobBytes = blobsOf('staggered').reduce((sum, blob) => sum + blob.size, 0);
     assert.equal(await upstream.count({ method: 'GET', pathIncludes: '/blobs/', since: mark }), blobsOf('staggered').length);
     assert.equal(mesh(laptops[0]!).bytesReceivedFromPeers - before[0]!, 0);
     assert.equal(mesh(laptops[1]!).bytesReceivedFromPeers - before[1]!, imageBlobBytes);
     assert.equal(mesh(laptops[2]!).bytesReceivedFromPeers - before[2]!, imageBlobBytes);
+    // What the dashboard and /metrics call upstream bytes is WAN traffic only: a peer's bytes are not in it.
+    const wanBytes = laptops.map((laptop, index) => laptop.instance.core.telemetry.counters.bytesFetchedUpstream - wanBefore[index]!);
+    assert.deepEqual(wanBytes, [imageBlobBytes, 0, 0]);
   });
 
   test('a laptop is off the mesh until its user joins in the settings; then it takes blobs from the LAN', async () => {

@@ -436,6 +436,7 @@ export class BlobFetcher {
       }
       transfer.contributors.add(source);
       await ingest.write(fresh);
+      if (source.kind === 'upstream') tracker.countUpstream(fresh.length);
       tracker.progress(ingest.bytesWritten - transfer.offset);
     }
     // A transfer that may continue elsewhere checks a short body here, before finish() would throw its bytes away.

@@ -19,8 +19,15 @@ export interface TelemetryEvents {
 /** A transfer in progress, as the fetcher reports it. */
 export class TransferTracker {
   private lastEmit = 0;
+  /** Bytes of this transfer that crossed the link to the upstream (not those a LAN peer or a bundle gave). */
+  upstreamBytes = 0;
 
   constructor(private readonly telemetry: Telemetry, readonly status: TransferStatus) {}
+
+  /** Counts bytes that came from the upstream, so peers' and bundles' bytes never read as WAN traffic. */
+  countUpstream(bytes: number): void {
+    this.upstreamBytes += bytes;
+  }
 
   progress(bytesDone: number): void {
     this.status.bytesDone = bytesDone;
@@ -75,9 +82,9 @@ export class Telemetry extends EventEmitter<TelemetryEvents> {
 
   endTransfer(tracker: TransferTracker, succeeded: boolean, seconds: number): void {
     this.transfers.delete(tracker.status.id);
-    this.counters.bytesFetchedUpstream += tracker.status.bytesDone;
-    if (succeeded) {
-      this.upstreamBytesTimed += tracker.status.bytesDone;
+    this.counters.bytesFetchedUpstream += tracker.upstreamBytes;
+    if (succeeded && tracker.upstreamBytes > 0) {
+      this.upstreamBytesTimed += tracker.upstreamBytes;
       this.upstreamSeconds += seconds;
     } else {
       this.counters.upstreamErrors += 1;
