@@ -71,8 +71,10 @@ describe('Export and Import pages in a browser, against two real cores', () => {
     problems.push(watchForProblems(page));
     await page.goto(instance.instance.dashboardLoginUrl()!);
     await page.getByTestId('sidebar-mirror-state').waitFor();
+    // The dashboard first goes to its landing page (the first run, on a fresh core): then to the route.
+    await page.waitForURL(/#\/(overview|first-run)$/);
     await page.goto(`${instance.instance.adminUrl}/#/${route}`);
-    await page.getByRole('heading', { level: 1 }).waitFor();
+    await page.getByRole('heading', { level: 1, name: route === 'export' ? 'Export' : 'Import' }).waitFor();
     return page;
   };
   const screenshot = async (page: Page, name: string) => {
