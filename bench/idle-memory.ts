@@ -1,6 +1,7 @@
 /**
  * Idle resident memory of a fresh `layover serve` (issue 13, part 6: under
- * 80 MiB), and what it is made of: the npm packages the process imported,
+ * 80 MiB), started with the node flags of the installed command
+ * (bin/layover.js's #! line), and what it is made of: the npm packages the process imported,
  * each with what importing it alone costs a bare Node. Runs the compiled
  * CLI (run `npx tsc -p tsconfig.json` first, or `npm run bench`, which builds).
  *
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeTempDir, removeTempDir, sleep } from '../test/support/process.js';
-import { currentRss } from './memory.js';
+import { currentRss, installedNodeFlags } from './memory.js';
 import { startLayoverServer, type LayoverServer } from './servers.js';
 import { median } from './stats.js';
 
@@ -40,7 +41,8 @@ export async function measureIdleMemory(options: { settleMs?: number; trace?: bo
       upstream: NO_UPSTREAM,
       workDir,
       name: 'idle',
-      ...(options.trace ? { nodeArgs: ['--import', pathToFileURL(TRACER).href], env: { LAYOVER_PACKAGE_TRACE: traceFile } } : {}),
+      nodeArgs: [...installedNodeFlags(), ...(options.trace ? ['--import', pathToFileURL(TRACER).href] : [])],
+      ...(options.trace ? { env: { LAYOVER_PACKAGE_TRACE: traceFile } } : {}),
     });
     await sleep(options.settleMs ?? 5_000);
     const rssBytes = currentRss(server.pids());

@@ -5,6 +5,17 @@
  * case gets the peak it caused (as root, or for our own children).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The node flags the installed `layover` command runs with: those on the #!
+ * line of bin/layover.js (--max-semi-space-size), so a memory figure is that
+ * of `layover serve` as installed, though the bench starts it as `node bin/layover.js`.
+ */
+export function installedNodeFlags(): string[] {
+  const [shebang = ''] = readFileSync(join(import.meta.dirname, '..', 'bin', 'layover.js'), 'utf8').split('\n', 1);
+  return shebang.startsWith('#!') ? shebang.split(/\s+/).filter((word) => word.startsWith('--')) : [];
+}
 
 /** The pid and every descendant (nginx's workers, say). */
 export function processTree(pid: number): number[] {
