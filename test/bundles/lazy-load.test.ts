@@ -1,14 +1,12 @@
 /**
  * An idle `layover serve` does not carry the bundle libraries (issue 13's
- * idle memory): the bundles feature loads tar-stream and the zstd packages
- * with the first export or import, not when the core starts.
+ * idle memory): tar-stream and the zstd packages are loaded by the first
+ * export or import, not when the core starts.
  *
  * Seen two ways: the static import graph (every non-type import, followed
- * through the sources) of the feature reaches none of them, and that of
- * `layover serve` no zstd package; and a real core started in a fresh
- * process has not loaded the zstd compressor (Node's module cache) until a
- * bundle is written. tar-stream is still loaded at start by the demo
- * feature (a todo here, outside the bundles).
+ * through the sources) of the bundles feature and of `layover serve`
+ * reaches none of them; and a real core started in a fresh process has not
+ * loaded the CommonJS ones (Node's module cache) until a bundle is written.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -47,26 +45,19 @@ function staticPackages(entry: string): Map<string, string[]> {
   return packages;
 }
 
-const ZSTD_PACKAGES = ['@bokuweb/zstd-wasm', 'fzstd'];
-
 test('the bundles feature imports tar-stream and the zstd packages only when a bundle is written or read', () => {
   const reached = staticPackages(join(ROOT, 'src-main', 'app', 'bundle-wiring.ts'));
   assert.ok(reached.has('picomatch'), 'the walk does follow the feature');
   for (const name of BUNDLE_PACKAGES) assert.equal(reached.get(name), undefined, `${name} is loaded at start by ${reached.get(name)?.join(' <- ')}`);
 });
 
-test('the static imports of `layover serve` reach neither zstd package', () => {
+test('the static imports of `layover serve` reach neither tar-stream nor the zstd packages', () => {
   const reached = staticPackages(join(ROOT, 'src-main', 'cli', 'serve-command.ts'));
   assert.ok(reached.has('lmdb'), 'the walk does follow the core');
-  for (const name of ZSTD_PACKAGES) assert.equal(reached.get(name), undefined, `${name} is loaded at start by ${reached.get(name)?.join(' <- ')}`);
+  for (const name of BUNDLE_PACKAGES) assert.equal(reached.get(name), undefined, `${name} is loaded at start by ${reached.get(name)?.join(' <- ')}`);
 });
 
-test('the static imports of `layover serve` reach no tar-stream', { todo: 'the demo feature loads it at start (headless.ts -> demo-wiring -> demo-scenario -> sample-images): not the bundles\' doing' }, () => {
-  const reached = staticPackages(join(ROOT, 'src-main', 'cli', 'serve-command.ts'));
-  assert.equal(reached.get('tar-stream'), undefined, `tar-stream is loaded at start by ${reached.get('tar-stream')?.join(' <- ')}`);
-});
-
-test('a started core has not loaded the zstd compressor; writing a .tar.zst bundle loads it', async () => {
+test('a started core has loaded neither tar-stream nor the zstd compressor; writing a .tar.zst bundle loads both', async () => {
   const script = `
     import { createRequire } from 'node:module';
     import { join } from 'node:path';
@@ -86,6 +77,6 @@ test('a started core has not loaded the zstd compressor; writing a .tar.zst bund
   const result = await runCommand(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env: process.env, timeoutMs: 120_000 });
   assert.equal(result.code, 0, result.stderr);
   const { idle, afterBundle } = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { idle: string[]; afterBundle: string[] };
-  assert.ok(!idle.includes('@bokuweb/zstd-wasm'), `an idle core loaded ${idle.join(', ')}`);
+  assert.deepEqual(idle, [], 'nothing of the bundles loaded by an idle core');
   assert.deepEqual(afterBundle, ['@bokuweb/zstd-wasm', 'tar-stream'], 'the probe sees them once a bundle is written');
 });
