@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeLink, parseLink, type Link } from '../src-main/demo/link-shaper.js';
 
-export const CASES = ['warm', 'cold', 'concurrent', 'tags', 'docker', 'memory', 'grown', 'mesh'] as const;
+export const CASES = ['warm', 'cold', 'concurrent', 'tags', 'docker', 'memory', 'grown', 'mesh', 'bundles'] as const;
 export type CaseName = (typeof CASES)[number];
 
 export interface BenchOptions {

@@ -27,7 +27,7 @@ import { runWarm } from './cases/warm.js';
 import type { BenchContext } from './context.js';
 import { prepareImages } from './images.js';
 import { describeMachine, describeRevision } from './machine.js';
-import { CASES, describeOptions, parseOptions, USAGE, type BenchOptions } from './options.js';
+import { describeOptions, parseOptions, USAGE, type BenchOptions } from './options.js';
 import { buildTable, renderMarkdown, writeReadme, writeReport, type BenchResults, type Report } from './report.js';
 import { NGINX_BINARY, startLayoverServer, startPeerServer, type LayoverServer, type PeerServer } from './servers.js';
 
@@ -84,12 +84,9 @@ async function runCases(ctx: BenchContext): Promise<BenchResults> {
   return results;
 }
 
-/**
- * The bundles case runs in a full run (every case chosen), when --cases names it, or with BENCH_BUNDLES=1;
- * a run of other cases leaves it out.
- */
+/** The bundles case runs in a full run, when --cases names it, or with BENCH_BUNDLES=1; a run of other cases leaves it out. */
 function bundlesChosen(options: BenchOptions): boolean {
-  return (options.cases as ReadonlySet<string>).has('bundles') || options.cases.size === CASES.length || process.env.BENCH_BUNDLES === '1';
+  return options.cases.has('bundles') || process.env.BENCH_BUNDLES === '1';
 }
 
 /** Starts the upstream, the link, the images and both caches; always tears them down. */
