@@ -1,6 +1,7 @@
 /**
  * Issue 13, part 1: two embedded databases measured on a year-old office
  * cache before choosing the store's index. The same logical schema in both:
+ * (lmdb packs it as the index does since schema 2, see index-codecs.ts)
  *   blobs     digest -> { size, lastAccess }
  *   lru       (lastAccess, digest), ordered, for oldest-first eviction
  *   tags      (registry, repository, tag) -> { digest, mediaType, checkedAt }
@@ -62,13 +63,19 @@ async function openCandidate(name: CandidateName, dir: string): Promise<Candidat
   return name === 'lmdb' ? openLmdb(dir) : openSqliteWasm(dir);
 }
 
-/** As the index uses it: each batch is the writes of one event turn (one transaction), flushed off the main thread. */
+/**
+ * As the index uses it (index-db.ts, schema 2): records packed by the index's
+ * own codecs (binary digests, fixed-width numbers), no read-ahead; each batch
+ * is the writes of one event turn (one transaction), flushed off the main thread.
+ */
 async function openLmdb(dir: string): Promise<Candidate> {
   const { open } = await import('lmdb');
-  const root = open({ path: dir, overlappingSync: false });
-  const blobs = root.openDB<{ size: number; lastAccess: number }, string>({ name: 'blobs' });
-  const lru = root.openDB<null, [number, string]>({ name: 'lru' });
-  const tags = root.openDB<{ digest: string }, string>({ name: 'tags' });
+  const { BLOB, DIGEST, LRU_KEY, NOTHING, PackedDatabase, sameKey, TAG } = await import('../src-main/core/store/index-codecs.js');
+  const root = open({ path: dir, overlappingSync: false, noReadAhead: true } as Parameters<typeof open>[0] & { noReadAhead: boolean });
+  const binary = { keyEncoding: 'binary', encoding: 'binary' } as const;
+  const blobs = new PackedDatabase(root.openDB({ name: 'blobs.2', ...binary }), DIGEST, BLOB);
+  const lru = new PackedDatabase(root.openDB({ name: 'lru.2', ...binary }), LRU_KEY, NOTHING);
+  const tags = new PackedDatabase(root.openDB({ name: 'tags.2', encoding: 'binary' }), sameKey<string>(), TAG);
   const commit = async (writes: Array<Promise<boolean>>): Promise<void> => {
     await Promise.all(new Set(writes));
   };
@@ -76,7 +83,7 @@ async function openLmdb(dir: string): Promise<Candidate> {
     load: (rows, tagRows) => {
       const writes: Array<Promise<boolean>> = [];
       for (const row of rows) writes.push(blobs.put(row.digest, { size: row.size, lastAccess: row.lastAccess }), lru.put([row.lastAccess, row.digest], null));
-      for (const [registry, repository, tag, digest] of tagRows) writes.push(tags.put(`${registry}\0${repository}\0${tag}`, { digest }));
+      for (const [registry, repository, tag, digest] of tagRows) writes.push(tags.put(`${registry}\0${repository}\0${tag}`, { digest, mediaType: '', checkedAt: 0 }));
       return commit(writes);
     },
     blob: (digest) => {
