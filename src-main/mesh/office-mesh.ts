@@ -14,6 +14,7 @@ import { PROBE_DIGEST, peerKey, type PeerAddress, type WhoAnswer } from './peer-
 import { createPeerServer } from './peer-server.js';
 import { PeerSet, type Peer } from './peer-set.js';
 import { PeerBlobSource } from './peer-source.js';
+import { ServingPacer, type LocalPulls } from './serving-pacer.js';
 
 export const DEFAULT_MESH_PORT = 5052;
 /** How often every known peer is asked whether it is there: a laptop that sleeps is out within this and a failed question. */
@@ -44,6 +45,8 @@ export interface OfficeMeshOptions {
   listen?: PeerAddress;
   peers?: PeerAddress[];
   servingCap?: () => number;
+  /** This laptop's own pulls (core's bandwidth budget): serving peers steps aside while one flows. */
+  localPulls?: LocalPulls;
 }
 
 /** This Layover's choice of sources for a digest, while the fetcher's transfer of it runs. */
@@ -79,8 +82,12 @@ export class OfficeMesh {
   /** Set by discovery once it runs. */
   discovery = false;
 
+  /** Everything sent to peers goes through it: the serving cap, after this laptop's own pulls. */
+  readonly serving: ServingPacer;
+
   constructor(private readonly options: OfficeMeshOptions) {
     this.client = new PeerClient(options.key, this.self);
+    this.serving = new ServingPacer({ cap: () => options.servingCap?.() ?? 0, ...(options.localPulls ? { pulls: options.localPulls } : {}) });
     for (const address of options.peers ?? []) this.peers.add(address, 'static');
   }
 
@@ -102,6 +109,7 @@ export class OfficeMesh {
         who: (digest, asker, wanting) => this.who(digest, asker, wanting),
         blob: (digest) => this.blobFor(digest),
         servingCap: () => this.options.servingCap?.() ?? 0,
+        pacer: this.serving,
         onRefused: (from, reason) => {
           this.counters.refused += 1;
           this.options.telemetry.note('warning', `Office mesh: refused ${from}: ${reason}`);
@@ -130,6 +138,7 @@ export class OfficeMesh {
   async stop(): Promise<void> {
     this.stopped = true;
     this.removeSources?.();
+    this.serving.stop();
     clearInterval(this.probeTimer);
     await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => {
       server.close(() => resolve());

@@ -6,6 +6,7 @@ import { sendFollowing } from '../core/store/follow.js';
 import { sendFileRange } from '../core/store/send-file.js';
 import type { OfficeKey } from './office-key.js';
 import { BLOBS_PATH, WHO_PATH, type WhoAnswer } from './peer-protocol.js';
+import { ServingPacer } from './serving-pacer.js';
 import { HEADERS, RequestVerifier, signAnswer } from './signing.js';
 
 /** What the listener serves: decided by the mesh, read from the store or from a transfer in flight. */
@@ -16,6 +17,8 @@ export interface PeerServerBackend {
   blob(digest: string): Promise<{ file: string; size: number } | { ingest: Ingest; size: number } | undefined>;
   /** Bytes per second for all peers together (0: no cap): serving peers never starves this laptop's own pulls. */
   servingCap(): number;
+  /** Paces what is sent (the cap, and stepping aside for this laptop's own pulls); default: a pacer at servingCap(). */
+  pacer?: ServingPacer;
   onRefused(address: string, reason: string): void;
   onSent(member: string, bytes: number): void;
 }
@@ -28,7 +31,7 @@ export interface PeerServerBackend {
  */
 export function createPeerServer(key: OfficeKey, backend: PeerServerBackend): Server {
   const verifier = new RequestVerifier(key);
-  const pacer = new Pacer(() => backend.servingCap());
+  const pacer = backend.pacer ?? new ServingPacer({ cap: () => backend.servingCap() });
   return createServer((req, res) => {
     handle(req, res).catch((error: Error) => {
       if (!res.headersSent) refuse(res, 500, 'internal error');
@@ -88,7 +91,7 @@ export function createPeerServer(key: OfficeKey, backend: PeerServerBackend): Se
       res.end();
       return;
     }
-    const destination = backend.servingCap() > 0 ? pacer.wrap(res) : res;
+    const destination = pacer.capped ? paced(res, pacer) : res;
     const onBytes = (bytes: number) => backend.onSent(member, bytes);
     try {
       if ('file' in blob) await sendFileRange(blob.file, start, blob.size - 1, destination, onBytes);
@@ -124,24 +127,11 @@ function refuse(res: ServerResponse, status: number, reason: string): void {
   res.end(body);
 }
 
-/**
- * One token bucket for everything sent to peers: at most `cap` bytes a second
- * together, so this laptop's own pulls keep their share of its link and disk.
- */
-class Pacer {
-  private nextFree = Date.now();
-
-  constructor(private readonly cap: () => number) {}
-
-  wrap(destination: ServerResponse): Writable {
-    return new Writable({
-      write: (chunk: Buffer, _encoding, done) => {
-        const cap = this.cap();
-        const now = Date.now();
-        const wait = cap > 0 ? Math.max(0, this.nextFree - now) : 0;
-        if (cap > 0) this.nextFree = Math.max(now, this.nextFree) + (chunk.length / cap) * 1000;
-        setTimeout(() => destination.write(chunk, (error) => done(error ?? null)), wait);
-      },
-    }).on('close', () => undefined);
-  }
+/** The response, with every chunk let through by the serving pacer first (all peers share its one queue). */
+function paced(destination: ServerResponse, pacer: ServingPacer): Writable {
+  return new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      pacer.pace(chunk.length).then(() => destination.write(chunk, (error) => done(error ?? null)), done);
+    },
+  });
 }
