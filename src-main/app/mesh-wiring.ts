@@ -82,6 +82,8 @@ async function startMesh(core: LayoverCore, settings: MeshSettings | undefined, 
     ...(settings.listen ? { listen: addressOf(settings.listen, 'the mesh listener (--mesh-listen)') } : {}),
     peers: (settings.peers ?? []).map((peer) => addressOf(peer, 'a mesh peer (--peer)')),
     servingCap: () => core.settings.mesh?.servingCapBytesPerSecond ?? 0,
+    // Serving peers steps aside while this machine's own pulls are downloading.
+    localPulls: core.bandwidth,
   });
   await mesh.start();
   const discovery = settings.discovery ?? true ? await startDiscoveryOf(mesh, logger) : undefined;

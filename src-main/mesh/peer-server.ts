@@ -6,7 +6,7 @@ import { sendFollowing } from '../core/store/follow.js';
 import { sendFileRange } from '../core/store/send-file.js';
 import type { OfficeKey } from './office-key.js';
 import { BLOBS_PATH, WHO_PATH, type WhoAnswer } from './peer-protocol.js';
-import { ServingPacer } from './serving-pacer.js';
+import { ServingPacer, type PaceOptions } from './serving-pacer.js';
 import { HEADERS, RequestVerifier, signAnswer } from './signing.js';
 
 /** What the listener serves: decided by the mesh, read from the store or from a transfer in flight. */
@@ -91,7 +91,9 @@ export function createPeerServer(key: OfficeKey, backend: PeerServerBackend): Se
       res.end();
       return;
     }
-    const destination = pacer.capped ? paced(res, pacer) : res;
+    // Bytes of a transfer still arriving from the WAN come no faster than this laptop's own fetch of them:
+    // they keep to the cap but do not step aside for that very pull (the followers would stall until it ends).
+    const destination = pacer.capped ? paced(res, pacer, { following: 'ingest' in blob }) : res;
     const onBytes = (bytes: number) => backend.onSent(member, bytes);
     try {
       if ('file' in blob) await sendFileRange(blob.file, start, blob.size - 1, destination, onBytes);
@@ -128,10 +130,10 @@ function refuse(res: ServerResponse, status: number, reason: string): void {
 }
 
 /** The response, with every chunk let through by the serving pacer first (all peers share its one queue). */
-function paced(destination: ServerResponse, pacer: ServingPacer): Writable {
+function paced(destination: ServerResponse, pacer: ServingPacer, how: PaceOptions): Writable {
   return new Writable({
     write: (chunk: Buffer, _encoding, done) => {
-      pacer.pace(chunk.length).then(() => destination.write(chunk, (error) => done(error ?? null)), done);
+      pacer.pace(chunk.length, how).then(() => destination.write(chunk, (error) => done(error ?? null)), done);
     },
   });
 }

@@ -31,6 +31,11 @@ export interface ServingPacerOptions {
   timing?: Timing;
 }
 
+export interface PaceOptions {
+  /** The chunk is of a blob this laptop is still fetching (a follower's): it keeps to the cap but never steps aside. */
+  following?: boolean;
+}
+
 const DEFAULT_PULL_HOLDOFF_MS = 1_000;
 /** Well inside the follower's idle timeout (peer-client.ts: 10 s). */
 const DEFAULT_KEEPALIVE_MS = 2_000;
@@ -40,8 +45,10 @@ const YIELD_POLL_MS = 50;
  * Serving peers never starves this laptop's own pulls. With a serving cap set
  * (Settings), every chunk sent to peers, all peers together and in the order
  * they came, waits for the cap's token bucket; and while a pull of this
- * laptop's own is flowing (its chunks never wait here), serving steps aside:
- * one chunk per keep-alive, then the rest once the pull is over. Without a cap
+ * laptop's own is flowing (its chunks never wait here), serving of stored
+ * blobs steps aside: one chunk per keep-alive, then the rest once the pull is
+ * over. Followers of a blob still arriving from the WAN keep to the cap only:
+ * their bytes come no faster than this laptop's own fetch of them. Without a cap
  * serving goes as fast as the peers take it. Pulls never wait on serving.
  */
 export class ServingPacer {
@@ -70,8 +77,8 @@ export class ServingPacer {
   }
 
   /** Resolves when the chunk may be sent to a peer; chunks are let through in the order they asked. */
-  pace(bytes: number): Promise<void> {
-    const turn = this.queue.then(() => this.grant(bytes));
+  pace(bytes: number, how: PaceOptions = {}): Promise<void> {
+    const turn = this.queue.then(() => this.grant(bytes, how));
     this.queue = turn.then(() => undefined, () => undefined);
     return turn;
   }
@@ -90,14 +97,14 @@ export class ServingPacer {
     this.unsubscribe?.();
   }
 
-  private async grant(bytes: number): Promise<void> {
+  private async grant(bytes: number, { following = false }: PaceOptions): Promise<void> {
     const cap = this.options.cap();
     if (!(cap > 0)) {
       this.bucket = undefined;
       return this.emit({ kind: 'serve', bytes, at: this.timing.now() });
     }
-    while (this.isPullActive() && this.timing.now() - this.lastServedAt < this.keepAliveMs) await this.timing.sleep(YIELD_POLL_MS);
-    const keepAlive = this.isPullActive();
+    while (!following && this.isPullActive() && this.timing.now() - this.lastServedAt < this.keepAliveMs) await this.timing.sleep(YIELD_POLL_MS);
+    const keepAlive = !following && this.isPullActive();
     if (!this.bucket) this.bucket = new TokenBucket(cap, this.timing);
     else if (this.bucket.bytesPerSecond !== cap) this.bucket.setRate(cap);
     const charge = await this.bucket.take(bytes);

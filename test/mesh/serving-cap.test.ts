@@ -11,7 +11,9 @@
  *   machine only makes spans longer);
  * - while the local pull's chunks flow, serving lets through only keep-alive
  *   chunks (and at most the one chunk already admitted when the pull began);
- *   the pull's chunks never wait; serving finishes after, with exact bytes.
+ *   the pull's chunks never wait; serving finishes after, with exact bytes;
+ * - a follower of a blob this laptop is still fetching keeps to the cap but
+ *   does not step aside (its bytes come no faster than the WAN fetch).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -142,6 +144,21 @@ describe('serving peers under a cap, after this laptop’s own pulls', () => {
     const servedBefore = events.slice(0, firstPull).flatMap((event) => (event.kind === 'serve' ? [event.grant.bytes] : [])).reduce((a, b) => a + b, 0);
     assert.equal(servedBefore + servedDuring + servedAfter, blob.length, 'every byte served was granted once');
     assert.ok(servedAfter > 0, 'serving carried on after the pull');
+    pacer.stop();
+  });
+
+  test('a follower of a blob still arriving from the WAN keeps to the cap but is not held back by that pull', async () => {
+    const budget = new BandwidthBudget({ limitOf: () => undefined });
+    // A long hold-off: the pull counts as flowing for the whole test, however slow the machine.
+    const pacer = new ServingPacer({ cap: () => CAP, pulls: budget, pullHoldoffMs: 60_000, keepAliveMs: 100 });
+    const grants: ServingGrant[] = [];
+    pacer.onGrant((grant) => grants.push(grant));
+    await budget.pace(16 * KiB, 'pull', 'docker.io');
+    assert.ok(pacer.isPullActive());
+    for (let chunk = 0; chunk < 4; chunk++) await pacer.pace(64 * KiB, { following: true });
+    await pacer.pace(64 * KiB); // a stored blob's chunk: it steps aside and goes as a keep-alive
+    assert.deepEqual(grants.map((grant) => Boolean(grant.keepAlive)), [false, false, false, false, true]);
+    for (const grant of grants) assert.equal(grant.cap?.rate, CAP, 'every chunk was charged to the cap');
     pacer.stop();
   });
 });
