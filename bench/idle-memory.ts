@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeTempDir, removeTempDir, sleep } from '../test/support/process.js';
-import { currentRss, installedNodeFlags } from './memory.js';
+import { currentRss } from './memory.js';
 import { startLayoverServer, type LayoverServer } from './servers.js';
 import { median } from './stats.js';
 
@@ -41,7 +41,7 @@ export async function measureIdleMemory(options: { settleMs?: number; trace?: bo
       upstream: NO_UPSTREAM,
       workDir,
       name: 'idle',
-      nodeArgs: [...installedNodeFlags(), ...(options.trace ? ['--import', pathToFileURL(TRACER).href] : [])],
+      nodeArgs: options.trace ? ['--import', pathToFileURL(TRACER).href] : [],
       ...(options.trace ? { env: { LAYOVER_PACKAGE_TRACE: traceFile } } : {}),
     });
     await sleep(options.settleMs ?? 5_000);

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { freePort, LOOPBACK } from '../test/support/ports.js';
 import { startProcess, type ManagedProcess } from '../test/support/process.js';
 import { startRegistry, type TestRegistry } from '../test/support/registry.js';
-import { findProcess, processTree } from './memory.js';
+import { findProcess, installedNodeFlags, processTree } from './memory.js';
 
 export type ServerName = 'layover' | 'distribution' | 'nginx';
 
@@ -73,7 +73,7 @@ export async function startLayoverServer(options: StartLayoverOptions): Promise<
   const child = await startProcess({
     name: options.name,
     command: process.execPath,
-    args: [...profiling, ...(options.nodeArgs ?? []), LAYOVER_CLI, 'serve', '--data', dataDir, '--listen', `${LOOPBACK}:${port}`, '--admin', `${LOOPBACK}:${adminPort}`, '--upstream', options.upstream],
+    args: [...profiling, ...installedNodeFlags(), ...(options.nodeArgs ?? []), LAYOVER_CLI, 'serve', '--data', dataDir, '--listen', `${LOOPBACK}:${port}`, '--admin', `${LOOPBACK}:${adminPort}`, '--upstream', options.upstream],
     logFile: join(options.workDir, `${options.name}.log`),
     ready: { kind: 'http', url: `${url}/v2/` },
     ...(options.env ? { env: { ...process.env, ...options.env } } : {}),

@@ -17,7 +17,7 @@ import { sleep } from '../../test/support/process.js';
 import { httpGet, MANIFEST_ACCEPT, pullImage } from '../client.js';
 import type { BenchContext } from '../context.js';
 import { growStore, type GrownStore } from '../grow-store.js';
-import { cpuSeconds, installedNodeFlags, residentSplit } from '../memory.js';
+import { cpuSeconds, residentSplit } from '../memory.js';
 import { startLayoverServer, type LayoverServer } from '../servers.js';
 import { percentile, rotate } from '../stats.js';
 
@@ -68,7 +68,7 @@ export async function runGrown(ctx: BenchContext): Promise<GrownResult> {
   try {
     for (const name of ['fresh', 'grown'] as const) {
       const started = performance.now();
-      const server = await startLayoverServer({ upstream: ctx.shaper.url, workDir: ctx.workDir, name, settings: NO_LIMITS, nodeArgs: installedNodeFlags() });
+      const server = await startLayoverServer({ upstream: ctx.shaper.url, workDir: ctx.workDir, name, settings: NO_LIMITS });
       servers[name] = server;
       const readyMs = performance.now() - started;
       const checkDoneMs = await waitForLogLine(server, CHECK_DONE) - (started + readyMs);

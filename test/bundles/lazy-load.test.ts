@@ -57,6 +57,14 @@ test('the static imports of `layover serve` reach neither tar-stream nor the zst
   for (const name of BUNDLE_PACKAGES) assert.equal(reached.get(name), undefined, `${name} is loaded at start by ${reached.get(name)?.join(' <- ')}`);
 });
 
+// Not the bundles' own, but the same promise (issue 13's idle memory): libraries that only some commands or settings use.
+const ON_USE_PACKAGES = ['open', 'cli-progress', '@sigstore/verify', '@sigstore/bundle'];
+
+test('the static imports of `layover serve` reach none of the libraries loaded on first use', () => {
+  const reached = staticPackages(join(ROOT, 'src-main', 'cli', 'serve-command.ts'));
+  for (const name of ON_USE_PACKAGES) assert.equal(reached.get(name), undefined, `${name} is loaded at start by ${reached.get(name)?.join(' <- ')}`);
+});
+
 test('a started core has loaded neither tar-stream nor the zstd compressor; writing a .tar.zst bundle loads both', async () => {
   const script = `
     import { createRequire } from 'node:module';

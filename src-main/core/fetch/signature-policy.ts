@@ -1,6 +1,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { bundleFromJSON } from '@sigstore/bundle';
-import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
+import { createRequire } from 'node:module';
+import type * as SigstoreBundle from '@sigstore/bundle';
+import type * as SigstoreVerify from '@sigstore/verify';
 import { OciError } from '../oci/errors.js';
 import { INDEX_MEDIA_TYPES } from '../oci/media-types.js';
 import { attachmentKind, isAttachmentTag, referrersTagOf } from '../oci/referrers.js';
@@ -153,12 +154,24 @@ function namesSubject(payload: Buffer, subject: string): boolean {
 }
 
 /**
+ * sigstore-js (about 11 MiB once loaded), required with the first signature checked: an idle
+ * `layover serve`, and every Layover without `requireSignature`, never carries it.
+ */
+function loadSigstore(): Pick<typeof SigstoreBundle, 'bundleFromJSON'> & Pick<typeof SigstoreVerify, 'toSignedEntity' | 'toTrustMaterial' | 'Verifier'> {
+  const require = createRequire(import.meta.url);
+  const { bundleFromJSON } = require('@sigstore/bundle') as typeof SigstoreBundle;
+  const { toSignedEntity, toTrustMaterial, Verifier } = require('@sigstore/verify') as typeof SigstoreVerify;
+  return { bundleFromJSON, toSignedEntity, toTrustMaterial, Verifier };
+}
+
+/**
  * A cosign key-pair signature over the simple-signing payload, checked by
  * sigstore-js: the payload and signature as a sigstore message-signature
  * bundle, the configured key as the only trust material (no transparency log
  * or timestamp: a key pair has none, and the check must work offline).
  */
 export function verifySimpleSigning(payload: Buffer, signature: Buffer, key: KeyObject): boolean {
+  const { bundleFromJSON, toSignedEntity, toTrustMaterial, Verifier } = loadSigstore();
   try {
     const bundle = bundleFromJSON({
       mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
