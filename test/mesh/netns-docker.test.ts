@@ -12,7 +12,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { startOffice, waitUntil, type Office } from './netns/office.js';
+import { assertPulledOnceOverWan, startOffice, waitUntil, type Office } from './netns/office.js';
 import { mountsUnder, startDockerdIn, type NamespaceDockerd } from './netns/dockerd-ns.js';
 
 const MiB = 1024 * 1024;
@@ -57,21 +57,7 @@ describe('office mesh with a real dockerd in each laptop namespace', () => {
       const { stdout } = await daemon.docker(['info', '--format', '{{json .RegistryConfig.Mirrors}}']);
       assert.deepEqual(JSON.parse(stdout), [`${MIRROR}/`], `${daemon.host.name}'s dockerd uses its own Layover as mirror`);
     }
-    await office_.settleWanLog();
-    const since = office_.wanLog.length;
-    const downBefore = await office_.wanBytesDown();
-    await Promise.all(daemons.map((daemon) => daemon.docker(['pull', 'office/app:docker'], { timeoutMs: 180_000 })));
-    await office_.settleWanLog();
-
-    for (const [index, gets] of office_.blobGets('docker', since).entries()) {
-      assert.equal(gets.length, 1, `blob ${index} crossed the WAN ${gets.length} times`);
-      assert.equal(gets[0]!.bytes, office_.blobsOf('docker')[index]!.size);
-    }
-    const down = (await office_.wanBytesDown()) - downBefore;
-    const image = office_.imageBlobBytes('docker');
-    assert.ok(down >= image && down < image + 64 * 1024, `WAN bytes ${down} = 1.0× the image's ${image} blob bytes plus three manifests`);
-    const fromPeers = await Promise.all(LAPTOPS.map(async (name) => (await office_.mesh(name)).bytesReceivedFromPeers));
-    assert.equal(fromPeers.reduce((a, b) => a + b, 0), 2 * image, 'the two laptops that did not fetch a blob received it from a peer');
+    await assertPulledOnceOverWan(office_, 'docker', LAPTOPS, () => Promise.all(daemons.map((daemon) => daemon.docker(['pull', 'office/app:docker'], { timeoutMs: 180_000 }))));
 
     const [config] = office_.blobsOf('docker');
     const manifest = office_.layout.tags.find((tag) => tag.tag === 'docker')!;

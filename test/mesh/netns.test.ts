@@ -14,7 +14,7 @@ import { OfficeKey, writeOfficeKeyFile } from '../../src-main/app/mesh-wiring.js
 import { runChecked, runCommand } from '../support/process.js';
 import { skopeoPull } from '../support/skopeo.js';
 import { inHost, IP_BINARY } from './netns/office-lan.js';
-import { MESH_PORT, startOffice, TOOL, waitUntil, type Office } from './netns/office.js';
+import { assertPulledOnceOverWan, MESH_PORT, startOffice, TOOL, waitUntil, type Office } from './netns/office.js';
 
 const MiB = 1024 * 1024;
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -58,21 +58,7 @@ describe('office mesh across network namespaces (real layover serve, mDNS, skope
   });
 
   test('three laptops pulling the same 3-layer image at the same moment: the WAN carries it once', async () => {
-    await office.settleWanLog();
-    const since = office.wanLog.length;
-    const downBefore = await office.wanBytesDown();
-    await Promise.all(LAPTOPS.map((name) => office.pull(name, 'simultaneous')));
-    await office.settleWanLog();
-    for (const [index, gets] of office.blobGets('simultaneous', since).entries()) {
-      assert.equal(gets.length, 1, `blob ${index} crossed the WAN ${gets.length} times`);
-      assert.equal(gets[0]!.bytes, office.blobsOf('simultaneous')[index]!.size);
-    }
-    const down = (await office.wanBytesDown()) - downBefore;
-    const image = office.imageBlobBytes('simultaneous');
-    // Manifests never come from peers: each laptop fetches its own (a few KiB each, with the HTTP headers).
-    assert.ok(down >= image && down < image + 64 * 1024, `WAN bytes ${down} = 1.0× the image's ${image} blob bytes plus three manifests`);
-    const fromPeers = await Promise.all(LAPTOPS.map(async (name) => (await office.mesh(name)).bytesReceivedFromPeers));
-    assert.equal(fromPeers.reduce((a, b) => a + b, 0), 2 * image, 'the two laptops that did not fetch received every blob byte from a peer');
+    await assertPulledOnceOverWan(office, 'simultaneous', LAPTOPS, () => Promise.all(LAPTOPS.map((name) => office.pull(name, 'simultaneous'))));
   });
 
   test('staggered pulls: the second and third laptops take every blob from the LAN', async () => {

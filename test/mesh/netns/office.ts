@@ -196,6 +196,29 @@ export async function startOffice(options: OfficeOptions): Promise<Office> {
   }
 }
 
+/**
+ * Runs simultaneous pulls of a tag and asserts the office paid the WAN once: every blob fetched once with
+ * its full size, the shaper's bytes the image's blob bytes plus the laptops' own manifests (a few KiB each:
+ * manifests never come from peers), and the two laptops that did not fetch a blob got it from a peer.
+ */
+export async function assertPulledOnceOverWan(office: Office, tag: string, names: string[], pullAll: () => Promise<unknown>): Promise<void> {
+  const fromPeersOf = async () => (await Promise.all(names.map(async (name) => (await office.mesh(name)).bytesReceivedFromPeers))).reduce((a, b) => a + b, 0);
+  await office.settleWanLog();
+  const since = office.wanLog.length;
+  const downBefore = await office.wanBytesDown();
+  const fromPeersBefore = await fromPeersOf();
+  await pullAll();
+  await office.settleWanLog();
+  for (const [index, gets] of office.blobGets(tag, since).entries()) {
+    assert.equal(gets.length, 1, `blob ${index} crossed the WAN ${gets.length} times`);
+    assert.equal(gets[0]!.bytes, office.blobsOf(tag)[index]!.size);
+  }
+  const down = (await office.wanBytesDown()) - downBefore;
+  const image = office.imageBlobBytes(tag);
+  assert.ok(down >= image && down < image + 64 * 1024, `WAN bytes ${down} = 1.0× the image's ${image} blob bytes plus three manifests`);
+  assert.equal((await fromPeersOf()) - fromPeersBefore, 2 * image, 'the two laptops that did not fetch a blob received it from a peer');
+}
+
 /** Polls a state the product exposes (never a fixed sleep) until it holds. */
 export async function waitUntil(condition: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
